@@ -1,0 +1,123 @@
+# postern - plain GNU make, no configure step.
+#   make            build/bin/postern and the daemons in build/libexec/
+#   make SANITIZE=1 the same with ASan+UBSan into build-san/
+#   make check      unit, compatibility, end-to-end, sanitizer and fuzz tests
+#   make run        demo instance on loopback ports
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SYSCONFDIR ?= /etc/postern
+SPOOLDIR   ?= /var/spool/postern
+BINDIR      = $(PREFIX)/sbin
+LIBEXECDIR  = $(PREFIX)/libexec/postern
+
+CC      ?= cc
+FUZZCC  ?= clang
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-san
+OPT      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDSAN    = -fsanitize=address,undefined
+else
+BUILD   ?= build
+OPT      = -O2 -g -D_FORTIFY_SOURCE=2
+LDSAN    =
+endif
+
+PKGS     = libtls libevent libpcre2-8
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
+           -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
+HARDEN   = -fstack-protector-strong -fPIE -fno-strict-overflow -fstack-clash-protection
+DEFS     = -D_GNU_SOURCE -DPOSTERN_SYSCONFDIR='"$(SYSCONFDIR)"' \
+           -DPOSTERN_LIBEXECDIR='"$(LIBEXECDIR)"' -DPOSTERN_SPOOLDIR='"$(SPOOLDIR)"'
+CFLAGS  += $(WARN) $(HARDEN) $(OPT) $(DEFS) -Icommon $(PKG_CFLAGS)
+LDFLAGS += -pie -Wl,-z,relro,-z,now $(LDSAN)
+LIBS     = $(PKG_LIBS) -lsasl2 -ldb
+
+COMMON_SRC  = $(wildcard common/*.c)
+COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIBCOMMON   = $(BUILD)/libpostern.a
+TOOLS_SRC   = $(wildcard tools/*.c)
+TOOLS_OBJ   = $(TOOLS_SRC:%.c=$(BUILD)/obj/%.o)
+
+# Daemons: one folder each role, program names as Postfix's.
+DAEMONS     = $(foreach d,master smtpd qmgr local smtp,$(if $(wildcard $(d)/*.c),$(d)))
+DAEMON_BINS = $(DAEMONS:%=$(BUILD)/libexec/%)
+
+UNIT_SRC    = $(wildcard tests/unit/test_*.c)
+UNIT_BINS   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC    = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+
+all: $(BUILD)/bin/postern $(DAEMON_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/postern: $(TOOLS_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(LIBCOMMON) $(LIBS)
+
+.SECONDEXPANSION:
+$(BUILD)/libexec/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $$*/*.c)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOMMON) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+# Fuzz targets: clang libFuzzer with ASan+UBSan, common/ compiled again.
+FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all $(DEFS) -Icommon $(PKG_CFLAGS)
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p build-fuzz
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# FUZZ_SECONDS per target; make check runs them briefly.
+FUZZ_SECONDS ?= 5
+fuzz: fuzz-build
+	tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+deps:
+	tools/deps.sh
+
+check: deps
+	$(MAKE) all unit
+	$(MAKE) SANITIZE=1 all unit
+	$(MAKE) fuzz-build
+	tests/run.sh
+
+run: deps all
+	tools/run-demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(BUILD)/bin/postern $(DESTDIR)$(BINDIR)/postern
+	for d in $(DAEMON_BINS); do install -m 755 $$d $(DESTDIR)$(LIBEXECDIR)/; done
+	for f in main.cf master.cf; do \
+	  [ -e $(DESTDIR)$(SYSCONFDIR)/$$f ] || install -m 644 conf/$$f $(DESTDIR)$(SYSCONFDIR)/$$f; done
+
+clean:
+	rm -rf build build-san build-fuzz
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
+
+.PHONY: all unit fuzz fuzz-build deps check run install clean format
+-include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d)

@@ -1,0 +1,37 @@
+/*
+ * bounds.h - every length and count limit applied to outside input,
+ * in one place.  Parsers check against these before allocating.
+ */
+#ifndef POSTERN_BOUNDS_H
+#define POSTERN_BOUNDS_H
+
+/* main.cf / master.cf: one logical (joined) line. */
+#define CFG_LINE_MAX (256 * 1024)
+/* Parameter names. */
+#define CFG_NAME_MAX 256
+/* Nesting depth of $name expansion before we call it a loop. */
+#define CFG_EXPAND_DEPTH 100
+/* Expanded parameter value. */
+#define CFG_VALUE_MAX (1024 * 1024)
+/* Number of main.cf entries. */
+#define CFG_ENTRIES_MAX 100000
+/* master.cf services. */
+#define MASTERCF_SERVICES_MAX 4096
+/* -o overrides and arguments per master.cf service. */
+#define MASTERCF_ARGS_MAX 1024
+
+/* Map source files (postmap input, regexp, pcre, cidr, aliases). */
+#define MAP_LINE_MAX (64 * 1024)
+/* Lookup keys and values. */
+#define MAP_KEY_MAX 4096
+#define MAP_VALUE_MAX (64 * 1024)
+/* Nesting of if/endif in regexp, pcre and cidr tables. */
+#define MAP_IF_DEPTH 100
+/* Entries in a map spec list, e.g. unionmap:{...}. */
+#define MAP_SPEC_ITEMS_MAX 64
+/* Nesting of composite map specs (pipemap inside unionmap ...). */
+#define MAP_SPEC_DEPTH 8
+/* texthash:/inline: tables held in memory. */
+#define MAP_MEM_ENTRIES_MAX 1000000
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * log.h - Postfix-style log lines ("name/daemon[pid]: warning: text")
+ * to syslog and/or stderr.  Every process logs through here.
+ */
+#ifndef POSTERN_LOG_H
+#define POSTERN_LOG_H
+
+#include <stdarg.h>
+
+#define LOG_TO_STDERR 0x1
+#define LOG_TO_SYSLOG 0x2
+
+/* progname is e.g. "postern" or "postfix/smtpd"; facility a syslog name. */
+void log_init(const char *progname, int where, const char *facility);
+const char *log_progname(void);
+
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log and exit(1). */
+void log_fatal(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+/* A broken invariant: log and abort(). */
+void log_panic(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+#endif

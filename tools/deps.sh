@@ -1,0 +1,28 @@
+#!/bin/sh
+# deps.sh - install the Debian packages postern needs to build and test.
+# As root it installs what is missing; otherwise it prints the command.
+set -eu
+
+PKGS="build-essential pkg-config clang libtls-dev libevent-dev libdb-dev
+libpcre2-dev libsasl2-dev libsasl2-modules libcmocka-dev libunbound-dev
+postfix postfix-pcre swaks python3 openssl sasl2-bin dovecot-core
+procps iproute2"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "postern needs these Debian packages; as root run:" >&2
+	echo "  apt-get install -y$missing" >&2
+	exit 1
+fi
+# Postfix is used as a tool and test oracle only: never as the system MTA.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,57 @@
+/*
+ * postern.c - the admin command: dispatches "postern VERB ..." to the
+ * verb's function.  Runs as the invoking user; reads configuration and
+ * tables, never network input.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "log.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} verbs[] = {
+	{"conf", cmd_conf, "show configuration parameters (like postconf)"},
+	{"check", cmd_check, "check main.cf, master.cf and tables"},
+	{"map", cmd_map, "build or query a lookup table (like postmap)"},
+	{"alias", cmd_alias, "build alias databases (like postalias/newaliases)"},
+};
+
+int cmd_usage(const char *text)
+{
+	fprintf(stderr, "usage: %s\n", text);
+	return 2;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: postern VERB [options]\n\nverbs:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(stderr, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	log_init("postern", LOG_TO_STDERR, NULL);
+	if (argc < 2)
+		return usage();
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[1], verbs[i].name) == 0) {
+			char prog[64];
+			snprintf(prog, sizeof(prog), "postern %s", verbs[i].name);
+			log_init(prog, LOG_TO_STDERR, NULL);
+			return verbs[i].fn(argc - 1, argv + 1);
+		}
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage();
+		return 0;
+	}
+	fprintf(stderr, "postern: unknown verb \"%s\"\n", argv[1]);
+	return usage();
+}
