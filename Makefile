@@ -5,6 +5,7 @@
 #   make run        demo instance on loopback ports
 #   make install    PREFIX=/usr/local DESTDIR=
 
+VERSION     = 0.1.0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 SYSCONFDIR ?= /etc/postern
@@ -34,7 +35,7 @@ WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
            -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
 HARDEN   = -fstack-protector-strong -fPIE -fno-strict-overflow -fstack-clash-protection
 DEFS     = -D_GNU_SOURCE -DPOSTERN_SYSCONFDIR='"$(SYSCONFDIR)"' \
-           -DPOSTERN_LIBEXECDIR='"$(LIBEXECDIR)"' -DPOSTERN_SPOOLDIR='"$(SPOOLDIR)"'
+           -DPOSTERN_LIBEXECDIR='"$(LIBEXECDIR)"' -DPOSTERN_SPOOLDIR='"$(SPOOLDIR)"' -DPOSTERN_VERSION='"$(VERSION)"'
 CFLAGS  += $(WARN) $(HARDEN) $(OPT) $(DEFS) -Icommon $(PKG_CFLAGS)
 LDFLAGS += -pie -Wl,-z,relro,-z,now $(LDSAN)
 LIBS     = $(PKG_LIBS) -lsasl2 -ldb
@@ -54,29 +55,39 @@ UNIT_BINS   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC    = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
 all: $(BUILD)/bin/postern $(DAEMON_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/bin/postern: $(TOOLS_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(LIBCOMMON) $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(LIBCOMMON) $(LIBS)
 
 .SECONDEXPANSION:
 $(BUILD)/libexec/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $$*/*.c)) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOMMON) $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOMMON) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS) -lcmocka
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS) -lcmocka
 
 unit: $(UNIT_BINS)
 
@@ -85,7 +96,8 @@ FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all $(DEFS) -Icommon $(PKG_CFLAGS)
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
 	@mkdir -p build-fuzz
-	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(LIBS)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

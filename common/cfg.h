@@ -80,6 +80,9 @@ bool cfg_get_bool(struct cfg *c, const char *name);
 long cfg_get_long(struct cfg *c, const char *name);
 /* Seconds. */
 long cfg_get_time(struct cfg *c, const char *name);
+/* The unit of a bare number for a time parameter: the last letter of its
+ * default, as in Postfix ('s' when there is none). */
+char cfg_time_unit(struct cfg *c, const char *name);
 
 /*
  * Expand $name references in text against c.  Returns an allocated

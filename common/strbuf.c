@@ -45,7 +45,7 @@ static bool sb_reserve(struct strbuf *sb, size_t extra)
 		return false;
 	if (need + 1 <= sb->cap)
 		return true;
-	size_t cap = sb->cap;
+	size_t cap = sb->cap ? sb->cap : 64;
 	while (cap < need + 1)
 		cap = cap > SIZE_MAX / 4 ? need + 1 : cap * 2;
 	sb->s = xrealloc(sb->s, cap);
@@ -113,7 +113,8 @@ void sb_rtrim(struct strbuf *sb)
 char *sb_steal(struct strbuf *sb)
 {
 	char *s = sb->s;
-	sb_init(sb, sb->limit);
+	sb->s = NULL;
+	sb->len = sb->cap = 0;
 	return s;
 }
 

@@ -29,7 +29,8 @@ bool sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
 void sb_truncate(struct strbuf *sb, size_t len);
 /* Removes trailing white space. */
 void sb_rtrim(struct strbuf *sb);
-/* Gives the caller the string; the buffer is left empty. */
+/* Gives the caller the string.  The buffer is left without storage:
+ * sb_free() is harmless, appends start a new string. */
 char *sb_steal(struct strbuf *sb);
 const char *sb_str(const struct strbuf *sb);
 
