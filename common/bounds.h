@@ -34,4 +34,14 @@
 /* texthash:/inline: tables held in memory. */
 #define MAP_MEM_ENTRIES_MAX 1000000
 
+/*
+ * pcre: lookups.  A pattern that backtracks without end (catastrophic
+ * backtracking) stops at these and counts as "no match" with a
+ * warning.  The match limit equals PCRE2's built-in default, so tables
+ * that work with Postfix work here; depth and heap are capped lower.
+ */
+#define MAP_PCRE_MATCH_LIMIT 10000000
+#define MAP_PCRE_DEPTH_LIMIT 250000
+#define MAP_PCRE_HEAP_LIMIT_KB (20 * 1024)
+
 #endif
