@@ -695,14 +695,15 @@ static void expand_into(struct expander *x, const char *s, size_t len,
 }
 
 char *cfg_expand(struct cfg *c, const char *text,
-                 void (*undef_cb)(void *, const char *), void *arg)
+                 void (*undef_cb)(void *, const char *), void *arg,
+                 char *err, size_t errlen)
 {
 	struct expander x = {.c = c, .undef_cb = undef_cb, .arg = arg};
 	struct strbuf out;
 	sb_init(&out, CFG_VALUE_MAX);
 	expand_into(&x, text, strlen(text), &out, 0);
-	if (x.failed)
-		diag_report(c->diag, c->path, 0, DIAG_ERROR, "%s", x.err);
+	if (errlen > 0)
+		snprintf(err, errlen, "%s", x.failed ? x.err : "");
 	return sb_steal(&out);
 }
 

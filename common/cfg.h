@@ -87,11 +87,12 @@ char cfg_time_unit(struct cfg *c, const char *name);
 /*
  * Expand $name references in text against c.  Returns an allocated
  * string; undefined names expand to "" and are reported via undef_cb
- * (may be NULL).  Loops and excessive nesting are reported as errors
- * through c's diag and stop expansion.
+ * (may be NULL).  Syntax errors, loops and excessive nesting stop the
+ * expansion and are described in err (empty string when all went well).
  */
 char *cfg_expand(struct cfg *c, const char *text,
-                 void (*undef_cb)(void *arg, const char *name), void *arg);
+                 void (*undef_cb)(void *arg, const char *name), void *arg,
+                 char *err, size_t errlen);
 
 /* Iterate over the names set in main.cf (and overrides), in file order. */
 size_t cfg_count(const struct cfg *c);
