@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -519,6 +520,7 @@ static void test_composite_fixed(void **state)
 	(void)state;
 	char err[256];
 	const char *v;
+	char matched[64];
 	/* A unionmap of fixed tables gets partial keys. */
 	struct map *m = map_open("unionmap:{inline:{example.com=A}, inline:{x=y}}", 0,
 	                         err, sizeof(err));
@@ -535,9 +537,46 @@ static void test_composite_fixed(void **state)
 	assert_int_equal(access_find_addr(m, "u@example.com", NULL, &v, NULL, 0),
 	                 MAP_ERROR);
 	map_close(m);
+	/* cidr: is a pattern table: only the whole address is searched.
+	 * Inside a unionmap with a fixed table, partial keys are tried and
+	 * reach the cidr table harmlessly. */
+	char dir[] = "/tmp/test_access.XXXXXX", path[64], spec[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cidr", dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("192.0.2.0/24 NET\n198.51.0.0/16 WIDE\n", fp);
+	fclose(fp);
+	snprintf(spec, sizeof(spec), "cidr:%s", path);
+	m = map_open(spec, 0, err, sizeof(err));
+	if (m == NULL)
+		fail_msg("%s: %s", spec, err);
+	assert_false(access_map_fixed(m));
+	assert_int_equal(access_find_client_addr(m, "192.0.2.9", NULL, &v, NULL, 0),
+	                 MAP_FOUND);
+	assert_string_equal(v, "NET");
+	assert_int_equal(access_find_client_addr(m, "203.0.113.1", NULL, &v, NULL, 0),
+	                 MAP_NOTFOUND);
+	map_close(m);
+	snprintf(spec, sizeof(spec), "unionmap:{cidr:%s, inline:{203.0=X}}", path);
+	m = map_open(spec, 0, err, sizeof(err));
+	if (m == NULL)
+		fail_msg("%s: %s", spec, err);
+	assert_true(access_map_fixed(m));
+	assert_int_equal(access_find_client_addr(m, "203.0.113.1", NULL, &v, matched,
+	                                         sizeof(matched)),
+	                 MAP_FOUND);
+	assert_string_equal(v, "X");
+	assert_string_equal(matched, "203.0");
+	assert_int_equal(access_find_client_addr(m, "198.51.100.7", NULL, &v, NULL, 0),
+	                 MAP_FOUND);
+	assert_string_equal(v, "WIDE");
+	map_close(m);
+	unlink(path);
+	rmdir(dir);
+
 	/* static: answers the first key. */
 	m = map_open("static:OK", 0, err, sizeof(err));
-	char matched[64];
 	assert_int_equal(access_find_client_addr(m, "1.2.3.4", NULL, &v, matched,
 	                                         sizeof(matched)),
 	                 MAP_FOUND);

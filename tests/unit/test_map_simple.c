@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -350,6 +351,56 @@ static void test_props(void **state)
 	map_close(m);
 }
 
+/* Components that are files (landed with texthash:, regexp:, cidr:). */
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_file_components(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_map_simple.XXXXXX";
+	char th[64], rx[64], cd[64], spec[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(th, sizeof(th), "%s/th", dir);
+	snprintf(rx, sizeof(rx), "%s/rx", dir);
+	snprintf(cd, sizeof(cd), "%s/cd", dir);
+	write_file(th, "Foo bar\nuser@example.com texthash-hit\n");
+	write_file(rx, "/^a(.*)$/ R$1\n");
+	write_file(cd, "192.0.2.0/24 CIDR\n");
+
+	snprintf(spec, sizeof(spec), "unionmap:{texthash:%s, inline:{foo=x}}", th);
+	query(spec, "FOO", "bar,x");
+	snprintf(spec, sizeof(spec), "pipemap:{regexp:%s, inline:{rbc=final}}", rx);
+	query(spec, "abc", "final");
+	snprintf(spec, sizeof(spec), "unionmap:{regexp:%s, texthash:%s}", rx, th);
+	query(spec, "abc", "Rbc");
+	snprintf(spec, sizeof(spec), "unionmap:{cidr:%s, inline:{192.0.2.9=in}}", cd);
+	query(spec, "192.0.2.9", "CIDR,in");
+	struct map *m = must_open(spec, 0);
+	assert_int_equal(map_simple_props(m) & (MAP_P_FIXED | MAP_P_PATTERN),
+	                 MAP_P_FIXED | MAP_P_PATTERN);
+	map_close(m);
+	snprintf(spec, sizeof(spec), "pipemap:{regexp:%s}", rx);
+	m = must_open(spec, 0);
+	assert_int_equal(map_simple_props(m) & (MAP_P_FIXED | MAP_P_PATTERN),
+	                 MAP_P_PATTERN);
+	map_close(m);
+	/* A component that cannot be opened fails the whole spec. */
+	snprintf(spec, sizeof(spec), "unionmap:{inline:{a=1}, texthash:%s/nonexist}",
+	         dir);
+	open_fails(spec, "nonexist");
+
+	unlink(th);
+	unlink(rx);
+	unlink(cd);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	log_init("test_map_simple", 0, NULL);
@@ -365,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_multi_errors),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_props),
+		cmocka_unit_test(test_file_components),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
