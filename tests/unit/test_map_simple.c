@@ -92,6 +92,27 @@ static void test_static(void **state)
 	struct map *m = must_open("static:x", 0);
 	assert_int_equal(map_simple_props(m) & MAP_P_FIXED, MAP_P_FIXED);
 	map_close(m);
+
+	/* Values: MAP_VALUE_MAX bytes are fine, one more is refused. */
+	struct strbuf sb, val;
+	sb_init(&sb, 0);
+	sb_init(&val, 0);
+	for (int i = 0; i < MAP_VALUE_MAX; i++)
+		sb_addc(&val, 'v');
+	sb_printf(&sb, "static:{ %s }", val.s);
+	query(sb.s, "x", val.s);
+	sb_reset(&sb);
+	sb_printf(&sb, "inline:{ {k = %s } }", val.s);
+	query(sb.s, "k", val.s);
+	sb_addc(&val, 'v');
+	sb_reset(&sb);
+	sb_printf(&sb, "static:{ %s }", val.s);
+	open_fails(sb.s, "longer than");
+	sb_reset(&sb);
+	sb_printf(&sb, "inline:{ {k = %s } }", val.s);
+	open_fails(sb.s, "too long");
+	sb_free(&sb);
+	sb_free(&val);
 }
 
 static void test_fail(void **state)
