@@ -101,8 +101,9 @@ static bool next_tok(const char **pp, struct tok *t)
 
 	while (is_ws(*p))
 		p++;
-	if (*p == '\0') {
-		*pp = p;
+	/* A backslash that ends the text quotes nothing: postalias drops it. */
+	if (*p == '\0' || (p[0] == '\\' && p[1] == '\0')) {
+		*pp = p + strlen(p);
 		return false;
 	}
 	t->p = p;
@@ -260,6 +261,8 @@ int mapsrc_parse_alias(const char *line, struct strbuf *key,
 		return MAPSRC_FAIL;
 	}
 	/* The value: elements separated by commas, re-rendered. */
+	struct strbuf piece;
+	sb_init(&piece, MAP_LINE_MAX);
 	have_prev = false;
 	while (next_tok(&p, &t)) {
 		if (t.type == TK_SPECIAL && t.c == ',') {
@@ -267,25 +270,34 @@ int mapsrc_parse_alias(const char *line, struct strbuf *key,
 			have_prev = false;
 			continue;
 		}
+		sb_reset(&piece);
+		ok = ok && render_tok(&t, &piece, &tmp);
 		if (have_prev) {
 			bool space = false;
 			if (is_word(&prev) && is_word(&t))
 				/* "|" glued to a quoted command stays glued */
-				space = !(prev.type == TK_ATOM && t.type == TK_QSTR &&
-				          prev.p[prev.len - 1] == '|');
+				space = !(prev.type == TK_ATOM && piece.len > 0 && piece.s[0] == '"' &&
+				          value->len > 0 && value->s[value->len - 1] == '|');
 			else if (is_word(&prev) && t.type == TK_SPECIAL && t.c == '<')
 				space = true;
 			if (space)
 				ok = ok && sb_addc(value, ' ');
 		}
-		ok = ok && render_tok(&t, value, &tmp);
+		ok = ok && sb_add(value, piece.s, piece.len);
 		prev = t;
 		have_prev = true;
 	}
+	sb_free(&piece);
 	sb_free(&tmp);
 	if (!ok || value->len > MAP_VALUE_MAX) {
 		snprintf(err, errlen, "alias value longer than %d bytes", MAP_VALUE_MAX);
 		return MAPSRC_FAIL;
+	}
+	if (value->len == 0) {
+		/* e.g. a lone backslash; postalias would store "" and then
+		 * complain about it at every lookup */
+		snprintf(err, errlen, "empty alias value");
+		return MAPSRC_SKIP;
 	}
 	return MAPSRC_ENTRY;
 }
