@@ -34,6 +34,11 @@ enum map_status {
 #define MAP_F_DUP_WARN  0x0020
 #define MAP_F_DUP_IGNORE 0x0040
 #define MAP_F_DUP_REPLACE 0x0080
+/*
+ * Fixed-string types (hash, btree, texthash, inline) fold keys to lower
+ * case unless the caller passes MAP_F_NOFOLD (postmap -f).
+ */
+#define MAP_F_NOFOLD    0x0100
 
 /* Properties of a map type (struct map_ops.props). */
 #define MAP_P_FIXED   0x01 /* exact-string keys: partial lookups make sense */

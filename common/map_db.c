@@ -173,7 +173,9 @@ static struct map *db_open(const struct map_ops *ops, DBTYPE type,
                            const char *name, int flags, char *err, size_t errlen)
 {
 	if ((flags & (MAP_F_TRY0NULL | MAP_F_TRY1NULL)) == 0)
-		flags |= MAP_F_TRY0NULL | MAP_F_TRY1NULL | MAP_F_FOLD;
+		flags |= MAP_F_TRY0NULL | MAP_F_TRY1NULL;
+	if (!(flags & MAP_F_NOFOLD))
+		flags |= MAP_F_FOLD;
 	if ((flags & (MAP_F_DUP_WARN | MAP_F_DUP_IGNORE | MAP_F_DUP_REPLACE)) == 0)
 		flags |= MAP_F_DUP_WARN;
 

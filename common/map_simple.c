@@ -218,9 +218,8 @@ static struct map *inline_open(const char *name, int flags, char *err, size_t er
 	size_t n, out;
 	int cnt;
 
-	/* 0 asks for the type's defaults; fixed-string tables fold keys. */
-	if (flags == 0)
-		flags = MAP_F_FOLD;
+	if (!(flags & MAP_F_NOFOLD))
+		flags |= MAP_F_FOLD;
 	char *inner = unbrace_spec(name, "inline", need, err, errlen);
 	if (inner == NULL)
 		return NULL;

@@ -88,7 +88,7 @@ static void th_close(struct map *m)
 
 static struct map *th_open(const char *name, int flags, char *err, size_t errlen)
 {
-	if ((flags & (MAP_F_TRY0NULL | MAP_F_TRY1NULL)) == 0)
+	if (!(flags & MAP_F_NOFOLD))
 		flags |= MAP_F_FOLD;
 	if ((flags & (MAP_F_DUP_WARN | MAP_F_DUP_IGNORE | MAP_F_DUP_REPLACE)) == 0)
 		flags |= MAP_F_DUP_WARN;

@@ -80,12 +80,11 @@ static const struct map_ops *spec_ops(const char *spec)
 static int open_flags(const struct tool *t, const struct map_ops *ops)
 {
 	if (ops == NULL || !(ops->props & MAP_P_DB))
-		return 0; /* the type's own defaults */
+		return t->nofold ? MAP_F_NOFOLD : 0; /* the type's own defaults */
 	int f = t->dup;
 	f |= t->nul == 'N' ? MAP_F_TRY1NULL :
 	     t->nul == 'n' ? MAP_F_TRY0NULL : MAP_F_TRY0NULL | MAP_F_TRY1NULL;
-	if (!t->nofold)
-		f |= MAP_F_FOLD;
+	f |= t->nofold ? MAP_F_NOFOLD : MAP_F_FOLD;
 	return f;
 }
 
@@ -98,8 +97,6 @@ static struct map *open_spec(const struct tool *t, const char *spec, int extra)
 		log_error("%s", err);
 		return NULL;
 	}
-	if (t->nofold)
-		m->flags &= ~MAP_F_FOLD;
 	return m;
 }
 

@@ -175,7 +175,7 @@ static void test_nul_forms(void **state)
 static void test_no_fold(void **state)
 {
 	(void)state;
-	struct map *m = build("hash", MAP_F_TRY1NULL, basic); /* no MAP_F_FOLD */
+	struct map *m = build("hash", MAP_F_TRY1NULL | MAP_F_NOFOLD, basic);
 	assert_int_equal(map_sync(m), 0);
 	map_close(m);
 	m = reopen("hash", MAP_F_TRY1NULL);

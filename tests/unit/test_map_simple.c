@@ -160,11 +160,14 @@ static void test_inline_basic(void **state)
 static void test_inline_nofold(void **state)
 {
 	(void)state;
-	/* Non-zero flags without MAP_F_FOLD: postmap -f. */
-	query_flags("inline:{Foo=bar}", MAP_F_TRY1NULL, "Foo", "bar");
-	query_flags("inline:{Foo=bar}", MAP_F_TRY1NULL, "foo", NULL);
-	query_flags("inline:{Foo=bar}", MAP_F_TRY1NULL, "FOO", NULL);
-	query_flags("inline:{Foo=bar}", MAP_F_FOLD, "FOO", "bar");
+	/* postmap -f. */
+	query_flags("inline:{Foo=bar}", MAP_F_NOFOLD, "Foo", "bar");
+	query_flags("inline:{Foo=bar}", MAP_F_NOFOLD, "foo", NULL);
+	query_flags("inline:{Foo=bar}", MAP_F_NOFOLD, "FOO", NULL);
+	query_flags("inline:{Foo=bar}", 0, "FOO", "bar");
+	/* Components of composites inherit it. */
+	query_flags("unionmap:{inline:{Foo=bar}}", MAP_F_NOFOLD, "FOO", NULL);
+	query_flags("unionmap:{inline:{Foo=bar}}", MAP_F_NOFOLD, "Foo", "bar");
 }
 
 static void test_inline_errors(void **state)
