@@ -120,6 +120,45 @@ done
 same expand -x smtpd_client_restrictions
 warns expand "nothere" -nx
 
+newcase expand2 <<'EOF'
+myhostname = host.example.org
+mydomain = example.org
+n1 = ${mydomain?${myhostname?{deep}:{x}}}
+n2 = ${{${mydomain}} == {${mydomain}} ? {nested-eq} : {ne}}
+n3 = $mydomain-x $mydomain.x $mydomain/x ${mydomain}_x $mydomain_x
+n4 = ${{ 1 } == {1} ? {spaces} : {nospaces}}
+n5 = ${{1}=={1}?{tight}:{loose}}
+n6 = ${mydomain?{a}} ${mydomain:{b}} ${nothere:{c}} ${mydomain?a b}
+n7 = ${{1} == {1} ? {only-true}} ${{1} == {2} ? {only-true}}
+n8 = ${{abc} < {abd} ? {strlt} : {strge}} ${{a} < {1} ? {lt} : {ge}}
+n9 = ${{01} == {1} ? {eq} : {ne}} ${{-1} < {1} ? {lt} : {ge}} ${{} == {} ? {e} : {n}}
+r1 = ${{1} == {1}}
+r2 = ${{1} == {2}}
+r3 = a ${{1} != {2}} b
+r4 = ${{3.7} <level {3.10}}
+smtpd_client_restrictions = $n1 $n2 $n3 $n4 $n5 $n6 $n7 $n8 $n9 $r1 $r2 $r3 $r4
+EOF
+same expand2 -nx
+for n in n1 n2 n3 n4 n5 n6 n7 n8 n9 r1 r2 r3 r4; do
+	same expand2 -hx "$n"
+done
+
+# Syntax errors and loops: postconf gives up (fatal, nothing on stdout).
+newcase badmacro <<'EOF'
+v = ${mydomain
+smtpd_client_restrictions = $v
+EOF
+same badmacro -n
+same badmacro -nx
+same badmacro -hx v
+newcase loop <<'EOF'
+a = $b
+b = $a
+smtpd_helo_restrictions = $a
+EOF
+same loop -n
+same loop -nx
+
 # --- which user-defined parameters are used ---------------------------------
 newcase used <<'EOF'
 myhostname = host.example.org
@@ -170,10 +209,10 @@ myhostname = host.example.org
 mynetworks = 127.0.0.0/8
 EOF
 same names no_such_parameter
-same names mynetworks no_such_parameter mail_name
-same names -h mail_name smtpd_relay_restrictions mynetworks
+same names mynetworks no_such_parameter mynetworks_style
+same names -h mynetworks_style smtpd_relay_restrictions mynetworks
 same names -n mynetworks smtpd_relay_restrictions
-same names -d mail_name smtpd_relay_restrictions mime_header_checks
+same names -d mynetworks_style smtpd_relay_restrictions mime_header_checks
 same names -dh smtpd_tls_security_level
 warns names "no_such_parameter" no_such_parameter
 

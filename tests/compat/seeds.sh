@@ -83,6 +83,65 @@ prepare() {
 	return 0
 }
 
+# Keys of a Postfix table source: first field of each entry line.
+keys_of() {
+	sed -e '/^[ \t]*#/d' -e '/^[ \t]*$/d' -e '/^[ \t]/d' "$1" |
+		awk '{ k = $1; if ($0 ~ /^[^ \t]+:/) sub(/:$/, "", k); print k }'
+}
+
+# Query one key both ways; echo a diff line when the answers differ.
+query_both() {
+	local dir=$1 pspec=$2 ospec=$3 key=$4 want got
+	want=$(postmap -c "$dir" -q "$key" "$pspec" 2>/dev/null)
+	got=$("$POSTERN" map -c "$dir" -q "$key" "$ospec" 2>/dev/null)
+	[ "$want" = "$got" ] ||
+		printf '%s: key "%s": postmap "%s", postern "%s"\n' "$ospec" "$key" "$want" "$got"
+}
+
+# Every table the fixture names gives postern the answers Postfix gives:
+# all keys of indexed tables, and the sample inputs in NAME.queries for
+# pattern tables.
+check_tables() {
+	local name=$1 dir=$work/$1 spec type path bad="" n=0 key pspec r
+	for spec in $(cat "$dir/main.cf" "$dir/master.cf" |
+	              grep -oE '(hash|btree|regexp|regex|pcre|cidr):'"$dir"'/[A-Za-z0-9_.-]+' |
+	              sort -u); do
+		type=${spec%%:*}
+		path=${spec#*:}
+		case $type in
+		hash|btree)
+			while read -r key; do
+				r=$(query_both "$dir" "$spec" "$spec" "$key")
+				[ -n "$r" ] && bad="$bad$r"$'\n'
+				n=$((n + 1))
+			done < <(keys_of "$path")
+			;;
+		*)
+			# Postfix has no regex: type; its regexp: is the same table.
+			pspec=$spec
+			[ "$type" = regex ] && pspec=regexp:$path
+			[ -f "$path.queries" ] || {
+				bad="$bad$spec: no $path.queries with sample inputs
+"
+				continue
+			}
+			while IFS= read -r key; do
+				r=$(query_both "$dir" "$pspec" "$spec" "$key")
+				[ -n "$r" ] && bad="$bad$r"$'\n'
+				n=$((n + 1))
+			done <"$path.queries"
+			;;
+		esac
+	done
+	[ $n -eq 0 ] && [ -z "$bad" ] && return
+	if [ -z "$bad" ]; then
+		ok "$name: $n table lookups give Postfix's answers"
+	else
+		notok "$name: table lookups differ from Postfix"
+		printf '%s' "$bad" | show
+	fi
+}
+
 # Findings postern check may report for a seed configuration.
 accepted_re=': (warning|notice): [A-Za-z0-9_.-]+: not yet implemented by postern |: (warning|notice): service [^ /]+/[^ :]+: '
 
@@ -144,6 +203,7 @@ for name in $fixtures; do
 		printf '%s\n' "$warn" | show
 	fi
 	check_fixture "$name"
+	check_tables "$name"
 	compare "$name" "-n" -n
 	compare "$name" "-nx" -nx
 	# shellcheck disable=SC2046
