@@ -203,6 +203,39 @@ done
 same used -x also_master strict relaxed
 warns used "unused_one" -n
 
+# Per-service parameter names: only delivery agents fed by the queue
+# manager take NAME_destination_concurrency_limit and friends, only pipe
+# and spawn services take NAME_time_limit.
+newcase pertransport <<'EOF'
+amavisfeed_time_limit = 1
+submission_time_limit = 1
+submission_destination_concurrency_limit = 1
+policy_time_limit = 1
+policy_destination_concurrency_limit = 1
+gpg_time_limit = 1
+gpg_destination_concurrency_limit = 1
+myqmgr_time_limit = 1
+cleanup2_time_limit = 1
+amavisfeed_delivery_slot_cost = 1
+amavisfeed_destination_rate_delay = 1
+amavisfeed_initial_destination_concurrency = 1
+amavisfeed_transport_rate_delay = 1
+amavisfeed_recipient_refill_limit = 1
+EOF
+cat >"$work/pertransport/master.cf" <<'EOF'
+smtp      inet  n       -       y       -       -       smtpd
+submission inet n       -       y       -       -       smtpd
+amavisfeed unix -       -       n       -       2       smtp
+policy    unix  -       n       n       -       0       spawn
+  user=nobody argv=/bin/true
+gpg       unix  -       n       n       -       -       pipe
+  flags=Rq user=nobody argv=/bin/cat
+myqmgr    unix  n       -       n       300     1       qmgr
+cleanup2  unix  n       -       y       -       0       cleanup
+EOF
+same pertransport -n
+same pertransport -h policy_time_limit amavisfeed_time_limit gpg_time_limit
+
 # --- single names -------------------------------------------------------------
 newcase names <<'EOF'
 myhostname = host.example.org

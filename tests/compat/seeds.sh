@@ -4,9 +4,13 @@
 #  1. "postern check" reports nothing but the accepted kinds of finding
 #     (parameters postern does not implement yet, master.cf services it
 #     provides internally or does not support);
-#  2. "postern conf -n", "-nx" and "-h"/"-hx" for the parameters a fixture
-#     sets print exactly what Debian's postconf prints for the same
-#     directory (stdout only; stderr texts may differ).
+#  2. "postern conf -n", "-nx", "-h"/"-hx" for the parameters a fixture
+#     sets, and the master.cf views -M, -Mf, -F, -P print exactly what
+#     Debian's postconf prints for the same directory (stdout only;
+#     stderr texts may differ);
+#  3. every key of the fixture's indexed tables, and the sample inputs in
+#     NAME.queries for its pattern tables, give the answers postmap -q
+#     gives.
 # Tables are built with Postfix's own postmap/postalias so a bug in our
 # builder cannot hide a bug in our reader.  Needs postconf, postmap,
 # postalias and openssl; never touches /etc.
@@ -206,6 +210,11 @@ for name in $fixtures; do
 	check_tables "$name"
 	compare "$name" "-n" -n
 	compare "$name" "-nx" -nx
+	# master.cf as postconf shows it: services, folded, fields, -o params.
+	compare "$name" "-M" -M
+	compare "$name" "-Mf" -Mf
+	compare "$name" "-F" -F
+	compare "$name" "-P" -P
 	# shellcheck disable=SC2046
 	compare "$name" "-h NAMES" -h $(names_of "$name")
 	# shellcheck disable=SC2046
