@@ -159,14 +159,6 @@ void cfg_set(struct cfg *c, const char *name, const char *value,
 	drop_expansions(c);
 }
 
-static bool valid_name(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-			return false;
-	return n > 0;
-}
-
 /* One logical main.cf line: "name = value". */
 static void parse_line(struct cfg *c, char *line, const char *file, int lineno)
 {
@@ -195,11 +187,6 @@ static void parse_line(struct cfg *c, char *line, const char *file, int lineno)
 	char *value = p + 1;
 	while (isspace((unsigned char)*value))
 		value++;
-	if (!valid_name(name, nlen))
-		diag_report(c->diag, file, lineno, DIAG_WARNING,
-		            "parameter name \"%s\" has characters other than "
-		            "[A-Za-z0-9_]; it cannot be referenced as $name",
-		            name);
 	struct cfg_val *old = ht_get(c->set, name);
 	if (old != NULL)
 		diag_report(c->diag, file, lineno, DIAG_WARNING,
@@ -536,13 +523,19 @@ static void relational(struct expander *x, const char *p, const char *end,
 	}
 	if (!braced(x, &p, end, &bb, &be))
 		return;
-	if (p >= end || *p != '?') {
+	/* Without "? {t} : {f}" the result is "true" or empty. */
+	static const char truth[] = "{true}";
+	if (p == end) {
+		tb = truth + 1;
+		te = truth + sizeof(truth) - 2;
+	} else if (*p != '?') {
 		ex_fail(x, "\"?\" expected at: \"...%s\"", p);
 		return;
+	} else {
+		p++;
+		if (!braced(x, &p, end, &tb, &te))
+			return;
 	}
-	p++;
-	if (!braced(x, &p, end, &tb, &te))
-		return;
 	if (p < end && *p == ':') {
 		p++;
 		if (!braced(x, &p, end, &fb, &fe))

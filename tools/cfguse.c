@@ -105,7 +105,16 @@ struct cfguse *cfguse_compute(struct cfg *c, const struct mastercf *m)
 			const struct mcf_service *s = &m->services[i];
 			for (size_t j = 0; j < s->noverrides; j++)
 				scan_refs(u, s->overrides[j].value);
-			if (s->command == NULL || !is_delivery_agent(s->command))
+			if (s->command == NULL)
+				continue;
+			if (strcmp(s->command, "pipe") == 0 ||
+			    strcmp(s->command, "spawn") == 0) {
+				char name[CFG_NAME_MAX * 2];
+				snprintf(name, sizeof(name), "%s_time_limit", s->name);
+				if (cfg_is_set(c, name))
+					mark(u, name);
+			}
+			if (!is_delivery_agent(s->command))
 				continue;
 			for (size_t k = 0; k < sizeof(transport_suffixes) /
 			                           sizeof(transport_suffixes[0]); k++) {
@@ -113,13 +122,6 @@ struct cfguse *cfguse_compute(struct cfg *c, const struct mastercf *m)
 				snprintf(name, sizeof(name), "%s_%s", s->name,
 				         transport_suffixes[k]);
 				/* Only when main.cf sets it: keeps listings small. */
-				if (cfg_is_set(c, name))
-					mark(u, name);
-			}
-			if (strcmp(s->command, "pipe") == 0 ||
-			    strcmp(s->command, "spawn") == 0) {
-				char name[CFG_NAME_MAX * 2];
-				snprintf(name, sizeof(name), "%s_time_limit", s->name);
 				if (cfg_is_set(c, name))
 					mark(u, name);
 			}

@@ -133,6 +133,13 @@ static void check_map_spec(struct checker *k, const char *spec, bool must_be_map
 	map_close(m);
 }
 
+static bool is_access_check(const char *word)
+{
+	size_t n = strlen(word);
+	return strncmp(word, "check_", 6) == 0 && n > 13 &&
+	       strcmp(word + n - 7, "_access") == 0;
+}
+
 static void check_list(struct checker *k, const char *value, enum cfg_type type)
 {
 	char **items = NULL, err[256];
@@ -143,11 +150,13 @@ static void check_list(struct checker *k, const char *value, enum cfg_type type)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		if (type == CT_MAPS)
+		if (type == CT_MAPS) {
 			check_map_spec(k, items[i], true);
-		else if (type == CT_RESTR && strchr(items[i], ':') != NULL &&
-		         strchr(items[i], ':') != items[i])
-			check_map_spec(k, items[i], false);
+		} else if (type == CT_RESTR && i + 1 < n && is_access_check(items[i])) {
+			/* check_*_access takes a table; other arguments (policy
+			 * service addresses, DNSBL zones) are not tables. */
+			check_map_spec(k, items[++i], true);
+		}
 	}
 	strlist_free(items);
 }

@@ -208,12 +208,33 @@ int cmd_conf(int argc, char **argv)
 	cfg_set(x.defaults, "config_directory", cfg_config_dir(c), NULL, 0);
 	struct cfguse *u = cfguse_compute(c, m);
 
+	/* As postconf: a broken value of any parameter in use is fatal,
+	 * whatever is asked for. */
+	if (!(flags & CONF_DEFAULTS)) {
+		for (size_t i = 0; i < cfg_count(c); i++) {
+			const char *name = cfg_name_at(c, i);
+			char err[512];
+			if (!cfguse_is_used(u, name))
+				continue;
+			free(cfg_expand(c, cfg_raw(c, name), NULL, NULL, err, sizeof(err)));
+			if (err[0]) {
+				log_error("%s: %s: %s", x.mainpath, name, err);
+				cfguse_free(u);
+				mastercf_free(m);
+				cfg_free(x.defaults);
+				cfg_free(c);
+				sb_free(&mainpath);
+				sb_free(&mpath);
+				return 1;
+			}
+		}
+	}
+
 	int rc = 0;
 	if (optind < argc) {
 		for (int i = optind; i < argc; i++) {
 			const char *name = argv[i];
-			if (!cfguse_is_used(u, name) &&
-			    !(cfg_is_set(c, name) && !(flags & CONF_DEFAULTS))) {
+			if (!cfguse_is_used(u, name)) {
 				log_warn("%s: unknown parameter", name);
 				continue;
 			}

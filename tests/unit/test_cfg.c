@@ -149,6 +149,10 @@ static void test_conditionals(void **state)
 		{"${{a} != {a} ? {t}}", ""},
 		{"${{$full} == {x} ? {yes} : {no}}", "yes"},
 		{"${{010} == {10} ? {same} : {diff}}", "same"},
+		{"${{1} == {1}}", "true"},
+		{"${{1} == {2}}", ""},
+		{"a ${{1} != {2}} b", "a true b"},
+		{"${{3.7} <level {3.10}}", "true"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *v = expand(c, cases[i].in, err, sizeof(err));

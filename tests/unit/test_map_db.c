@@ -178,7 +178,7 @@ static void test_no_fold(void **state)
 	struct map *m = build("hash", MAP_F_TRY1NULL | MAP_F_NOFOLD, basic);
 	assert_int_equal(map_sync(m), 0);
 	map_close(m);
-	m = reopen("hash", MAP_F_TRY1NULL);
+	m = reopen("hash", MAP_F_TRY1NULL | MAP_F_NOFOLD);
 	assert_string_equal(get(m, "Foo"), "Bar");
 	assert_null(get(m, "foo"));
 	map_close(m);

@@ -262,7 +262,7 @@ static void test_unionmap(void **state)
 	query("unionmap:{inline:{a=1},inline:{a=1}}", "a", "1,1");
 	/* Components fold by their own rules. */
 	query("unionmap:{inline:{a=1},inline:{a=2}}", "A", "1,2");
-	query_flags("unionmap:{inline:{a=1},inline:{a=2}}", MAP_F_TRY1NULL, "A", NULL);
+	query_flags("unionmap:{inline:{a=1},inline:{a=2}}", MAP_F_NOFOLD, "A", NULL);
 	/* Any error is an error, even after a hit. */
 	query_error("unionmap:{inline:{a=1}, fail:x}", "a");
 	query_error("unionmap:{fail:x, inline:{a=1}}", "a");
@@ -277,7 +277,7 @@ static void test_pipemap(void **state)
 	query("pipemap:{inline:{a=b}, inline:{b=c}}", "x", NULL);
 	query("pipemap:{inline:{a=b}}", "a", "b");
 	query("pipemap:{inline:{a=B}, inline:{b=c}}", "a", "c");
-	query_flags("pipemap:{inline:{a=B}, inline:{b=c}}", MAP_F_TRY1NULL, "a", NULL);
+	query_flags("pipemap:{inline:{a=B}, inline:{b=c}}", MAP_F_NOFOLD, "a", NULL);
 	/* The whole result is the next key; it is not split at commas. */
 	query("pipemap:{inline:{{a=b,c}}, inline:{b=1, c=2, {b,c=3}}}", "a", "3");
 	query("pipemap:{static:{}, inline:{=c}}", "a", "c");
