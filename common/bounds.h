@@ -44,4 +44,16 @@
 #define MAP_PCRE_DEPTH_LIMIT 250000
 #define MAP_PCRE_HEAP_LIMIT_KB (20 * 1024)
 
+/*
+ * regexp: patterns, checked before regcomp() builds them: automaton
+ * size after copying repeated parts, longest run of optional parts,
+ * nesting of parentheses (glibc recurses per level).
+ */
+#define MAP_REGEXP_NODES_MAX 150000
+#define MAP_REGEXP_CHAIN_MAX 500
+#define MAP_REGEXP_NEST_MAX 250
+/* Nesting of repetitions of parts that can match the empty string,
+ * e.g. "((a*)+)+"; copying repetitions ("+") count against half. */
+#define MAP_REGEXP_EMPTY_LOOPS_MAX 6
+
 #endif

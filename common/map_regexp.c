@@ -118,6 +118,273 @@ static bool read_pattern(char **pp, bool regexp, struct rawpat *rp, char *msg,
 	return true;
 }
 
+/*
+ * glibc's regcomp() copies a sub-expression once per repetition ("a+"
+ * becomes "aa*", "x{3,5}" five copies), so stacked or nested counts
+ * grow the automaton exponentially, and a long run of optional parts
+ * ("(a?){5000}") costs memory quadratic in its length; deep nesting of
+ * parentheses recurses until the stack overflows.  Postfix passes such
+ * patterns straight to regcomp(); we estimate the cost first and skip
+ * the rule when a limit from bounds.h would be passed.
+ */
+struct cx_atom {
+	double n;      /* automaton nodes, copies included */
+	bool nullable; /* can match the empty string */
+	double run;    /* longest chain of skippable parts at its end */
+	int loops;     /* nesting of repetitions of nullable parts */
+	int dups;      /* the same, counting only copying ones ("+") */
+};
+
+struct cx_frame {
+	double done_n, done_run; /* finished alternatives */
+	bool done_nullable;
+	double n, run;           /* current alternative */
+	bool nullable;
+	bool have;               /* an atom is pending (quantifiers bind to it) */
+	struct cx_atom pend;
+	int loops, dups;         /* deepest inside this group */
+};
+
+struct cx {
+	struct cx_frame f[MAP_REGEXP_NEST_MAX + 1];
+	int depth;
+	double maxrun;
+	int maxloops, maxdups;
+	bool too_deep;
+};
+
+static void cx_frame_init(struct cx_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->nullable = true;
+}
+
+static void cx_commit(struct cx *c)
+{
+	struct cx_frame *f = &c->f[c->depth];
+	if (!f->have)
+		return;
+	f->n += f->pend.n;
+	f->run = f->pend.nullable ? f->run + f->pend.run : f->pend.run;
+	f->nullable = f->nullable && f->pend.nullable;
+	if (f->run > c->maxrun)
+		c->maxrun = f->run;
+	if (f->pend.loops > f->loops)
+		f->loops = f->pend.loops;
+	if (f->pend.dups > f->dups)
+		f->dups = f->pend.dups;
+	f->have = false;
+}
+
+static void cx_atom(struct cx *c, double n, bool nullable, double run)
+{
+	cx_commit(c);
+	struct cx_frame *f = &c->f[c->depth];
+	f->pend = (struct cx_atom){n, nullable, run, 0, 0};
+	f->have = true;
+}
+
+static void cx_alt(struct cx *c)
+{
+	cx_commit(c);
+	struct cx_frame *f = &c->f[c->depth];
+	f->done_n += f->n;
+	if (f->run > f->done_run)
+		f->done_run = f->run;
+	f->done_nullable = f->done_nullable || f->nullable;
+	f->n = f->run = 0;
+	f->nullable = true;
+}
+
+static void cx_open(struct cx *c)
+{
+	cx_commit(c);
+	if (c->depth >= MAP_REGEXP_NEST_MAX) {
+		c->too_deep = true;
+		return;
+	}
+	cx_frame_init(&c->f[++c->depth]);
+}
+
+static void cx_close(struct cx *c)
+{
+	if (c->depth == 0) { /* a lone ')' is an ordinary character */
+		cx_atom(c, 1, false, 0);
+		return;
+	}
+	cx_alt(c);
+	struct cx_frame *f = &c->f[c->depth--];
+	cx_atom(c, f->done_n + 1, f->done_nullable, f->done_run);
+	c->f[c->depth].pend.loops = f->loops;
+	c->f[c->depth].pend.dups = f->dups;
+}
+
+/* Repeat the pending atom lo..hi times (hi < 0: unbounded). */
+static void cx_repeat(struct cx *c, long lo, long hi, bool star)
+{
+	struct cx_frame *f = &c->f[c->depth];
+	if (!f->have) { /* nothing to repeat: taken literally */
+		cx_atom(c, 1, false, 0);
+		return;
+	}
+	struct cx_atom *a = &f->pend;
+	double copies = star ? 1 : hi < 0 ? (lo > 1 ? lo : 1) + 1
+	                              : (hi > 1 ? hi : 1);
+	double optional = hi < 0 ? 1 : (double)(hi - lo);
+	a->n *= copies;
+	/*
+	 * Repeating what can match empty nests epsilon loops; glibc's
+	 * closure computation is exponential in their depth once an
+	 * anchor is involved ("^((((a*)+)+)+)+" never finishes).
+	 */
+	if (a->nullable) {
+		a->loops++;
+		if (copies > 1)
+			a->dups++;
+		if (a->loops > c->maxloops)
+			c->maxloops = a->loops;
+		if (a->dups > c->maxdups)
+			c->maxdups = a->dups;
+	}
+	if (a->nullable) {
+		a->run = copies * (a->run > 1 ? a->run : 1);
+	} else {
+		a->run = optional;
+		a->nullable = lo == 0;
+	}
+	if (a->run > c->maxrun)
+		c->maxrun = a->run;
+}
+
+/* "{lo,hi}" at p (after the brace); returns the end or NULL. */
+static const char *cx_interval(const char *p, bool bre, long *lo, long *hi)
+{
+	long v = 0;
+	bool digits = false;
+
+	for (; isdigit((unsigned char)*p); p++, digits = true)
+		v = v < 100000 ? v * 10 + (*p - '0') : v;
+	*lo = v;
+	*hi = v;
+	if (*p == ',') {
+		p++;
+		if (!isdigit((unsigned char)*p)) {
+			*hi = -1;
+		} else {
+			for (v = 0; isdigit((unsigned char)*p); p++)
+				v = v < 100000 ? v * 10 + (*p - '0') : v;
+			*hi = v;
+		}
+		digits = true;
+	}
+	if (!digits)
+		return NULL;
+	if (bre) {
+		if (p[0] != '\\' || p[1] != '}')
+			return NULL;
+		return p + 2;
+	}
+	return *p == '}' ? p + 1 : NULL;
+}
+
+/* Skip a bracket expression starting after '['. */
+static const char *cx_bracket(const char *p)
+{
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (*p == '[' && (p[1] == ':' || p[1] == '=' || p[1] == '.')) {
+			char kind = p[1];
+			const char *e = p + 2;
+			while (*e && !(e[0] == kind && e[1] == ']'))
+				e++;
+			p = *e ? e + 2 : e;
+		} else {
+			p++;
+		}
+	}
+	return *p ? p + 1 : p;
+}
+
+/* NULL when the pattern is within bounds, else why not. */
+static const char *regexp_too_complex(const char *pat, bool extended)
+{
+	struct cx *c = xcalloc(1, sizeof(*c));
+	const char *p = pat, *why = NULL;
+	long lo, hi;
+
+	cx_frame_init(&c->f[0]);
+	while (*p && !c->too_deep) {
+		const char *q;
+		if (*p == '[') {
+			p = cx_bracket(p + 1);
+			cx_atom(c, 1, false, 0);
+		} else if (*p == '\\' && p[1] != '\0') {
+			char e = p[1];
+			p += 2;
+			if (extended) {
+				cx_atom(c, 1, false, 0);
+			} else if (e == '(') {
+				cx_open(c);
+			} else if (e == ')') {
+				cx_close(c);
+			} else if (e == '|') {
+				cx_alt(c);
+			} else if (e == '+') {
+				cx_repeat(c, 1, -1, false);
+			} else if (e == '?') {
+				cx_repeat(c, 0, 1, false);
+			} else if (e == '{' && (q = cx_interval(p, true, &lo, &hi))) {
+				cx_repeat(c, lo, hi, false);
+				p = q;
+			} else {
+				cx_atom(c, 1, false, 0);
+			}
+		} else if (*p == '*') {
+			p++;
+			cx_repeat(c, 0, -1, true);
+		} else if (extended && *p == '(') {
+			p++;
+			cx_open(c);
+		} else if (extended && *p == ')') {
+			p++;
+			cx_close(c);
+		} else if (extended && *p == '|') {
+			p++;
+			cx_alt(c);
+		} else if (extended && *p == '+') {
+			p++;
+			cx_repeat(c, 1, -1, false);
+		} else if (extended && *p == '?') {
+			p++;
+			cx_repeat(c, 0, 1, false);
+		} else if (extended && *p == '{' &&
+		           (q = cx_interval(p + 1, false, &lo, &hi))) {
+			cx_repeat(c, lo, hi, false);
+			p = q;
+		} else {
+			p++;
+			cx_atom(c, 1, false, 0);
+		}
+	}
+	while (c->depth > 0)
+		cx_close(c);
+	cx_alt(c);
+	if (c->too_deep)
+		why = "parentheses nested too deeply";
+	else if (c->f[0].done_n > MAP_REGEXP_NODES_MAX)
+		why = "too many repetitions";
+	else if (c->maxrun > MAP_REGEXP_CHAIN_MAX)
+		why = "too many optional parts in a row";
+	else if (c->maxdups > MAP_REGEXP_EMPTY_LOOPS_MAX / 2 ||
+	         c->maxloops > MAP_REGEXP_EMPTY_LOOPS_MAX)
+		why = "repetitions of empty-matching parts nested too deeply";
+	free(c);
+	return why;
+}
+
 static bool compile_regexp(const struct rawpat *rp, struct pat *pat, char *msg,
                            size_t msglen)
 {
@@ -133,6 +400,11 @@ static bool compile_regexp(const struct rawpat *rp, struct pat *pat, char *msg,
 			         rp->flags[i]);
 			return false;
 		}
+	}
+	const char *why = regexp_too_complex(rp->body, cflags & REG_EXTENDED);
+	if (why != NULL) {
+		snprintf(msg, msglen, "regular expression too complex: %s", why);
+		return false;
 	}
 	int rc = regcomp(&pat->re, rp->body, cflags);
 	if (rc != 0) {

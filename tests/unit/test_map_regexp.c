@@ -290,6 +290,51 @@ static void test_result_limit(void **state)
 	map_close(m);
 }
 
+/* Patterns that would make regcomp() exhaust memory or the stack are
+ * refused at open, with a warning; ordinary heavy ones still work. */
+static void test_complexity(void **state)
+{
+	(void)state;
+	char deep[2 * 20000 + 32];
+	const char *const bad[] = {
+		"/a++++++++++++++++++/ r\n",
+		"/(a?){5000}/ r\n",
+		"/a{0,30000}/ r\n",
+		"/((a?){10}){100}/ r\n",
+		"/(a{1000}){1000}/ r\n",
+		"/a\\{0,30000\\}/x r\n",
+		"/^((((a*)+)+)+)+/ r\n",
+		"/$a****#********+****+*:b)/ r\n",
+		deep,
+	};
+	char *p = deep;
+	*p++ = '/';
+	for (int i = 0; i < 20000; i++)
+		*p++ = '(';
+	*p++ = 'a';
+	for (int i = 0; i < 20000; i++)
+		*p++ = ')';
+	strcpy(p, "/ r\n");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct strbuf sb;
+		sb_init(&sb, 0);
+		sb_adds(&sb, bad[i]);
+		sb_adds(&sb, "/a/ fallback\n");
+		struct map *m;
+		const char *w = tu_open_warnings("regexp", sb.s, &m);
+		tu_has(w, "line 1: regular expression too complex");
+		tu_expect(m, "aaa", "fallback");
+		map_close(m);
+		sb_free(&sb);
+	}
+	tu_check("regexp",
+	         "/^([a-z0-9-]{1,63}\\.){1,127}[a-z]{2,63}$/ host\n"
+	         "/^(a?){400}b$/ opt\n"
+	         "/^((((((((((c))))))))))$/ nest\n"
+	         "/^(((d*)+)+)+$/ loops\n",
+	         "mail.example.com", "host", "aab", "opt", "c", "nest", "ddd", "loops", END);
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -379,6 +424,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_rules, teardown),
 		cmocka_unit_test_teardown(test_lines, teardown),
 		cmocka_unit_test_teardown(test_result_limit, teardown),
+		cmocka_unit_test_teardown(test_complexity, teardown),
 		cmocka_unit_test_teardown(test_open_errors, teardown),
 		cmocka_unit_test_teardown(test_inline, teardown),
 		cmocka_unit_test_teardown(test_regex_alias, teardown),
