@@ -10,9 +10,13 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 static char log_name[128] = "postern";
 static int log_where = LOG_TO_STDERR;
+static int log_fd = -1;
+static char log_host[256] = "localhost";
 
 static const struct {
 	const char *name;
@@ -37,6 +41,34 @@ void log_init(const char *progname, int where, const char *facility)
 		openlog(log_name, LOG_PID | LOG_NDELAY, fac);
 }
 
+void log_set_file(int fd, const char *hostname)
+{
+	log_fd = fd;
+	snprintf(log_host, sizeof(log_host), "%s", hostname);
+	log_where |= LOG_TO_FILE;
+}
+
+/* One write(2) per line so that lines from several processes appending
+ * to the same file do not interleave. */
+static void log_file_line(const char *label, const char *text)
+{
+	char line[4608], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+	int n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s%s\n", stamp,
+	                 log_host, log_name, (long)getpid(), label, text);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	ssize_t w = write(log_fd, line, (size_t)n);
+	(void)w; /* nowhere to report a failure to log */
+}
+
 const char *log_progname(void)
 {
 	return log_name;
@@ -53,6 +85,8 @@ static void log_emit(int prio, const char *label, const char *fmt, va_list ap)
 		syslog(prio, "%s%s", label, buf);
 	if (log_where & LOG_TO_STDERR)
 		fprintf(stderr, "%s: %s%s\n", log_name, label, buf);
+	if ((log_where & LOG_TO_FILE) && log_fd >= 0)
+		log_file_line(label, buf);
 }
 
 #define LOG_FN(fn, prio, label)                                                \
