@@ -104,9 +104,12 @@ bool daemon_chroot_wanted(const struct daemon *d)
 	return d->svc != NULL && d->svc->chroot;
 }
 
-void daemon_drop_privileges(struct daemon *d, const char *user, const char *dir)
+void daemon_drop_privileges(struct daemon *d, const char *user, bool do_chroot)
 {
 	static bool warned;
+	const char *qdir = cfg_get(d->cfg, "queue_directory");
+	if (chdir(qdir) != 0)
+		log_fatal("chdir %s: %s", qdir, strerror(errno));
 	if (!d->as_root) {
 		if (!warned)
 			log_info("not started as root: running as uid %ld without "
@@ -125,10 +128,8 @@ void daemon_drop_privileges(struct daemon *d, const char *user, const char *dir)
 	gid_t gid = pw->pw_gid;
 	if (uid == 0)
 		log_fatal("user \"%s\" has uid 0: refusing to run a daemon as root", user);
-	if (dir != NULL) {
-		if (chroot(dir) != 0 || chdir("/") != 0)
-			log_fatal("chroot %s: %s", dir, strerror(errno));
-	}
+	if (do_chroot && (chroot(".") != 0 || chdir("/") != 0))
+		log_fatal("chroot %s: %s", qdir, strerror(errno));
 	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
 	    setresuid(uid, uid, uid) != 0)
 		log_fatal("cannot become %s: %s", user, strerror(errno));

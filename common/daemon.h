@@ -40,12 +40,14 @@ struct daemon {
 void daemon_init(struct daemon *d, const char *name, int argc, char **argv);
 
 /*
- * Become user (a name from main.cf, e.g. $mail_owner), chrooted to dir
- * when dir is not NULL.  Verifies the result; fatal on any failure.  Not
- * root: only warns once that privileges stay as they are.  Call after
+ * Change to $queue_directory (so "private/qmgr" and the queue
+ * subdirectories are relative paths, chrooted or not), chroot there when
+ * do_chroot, and become user (a name from main.cf, e.g. $mail_owner).
+ * Verifies the result; fatal on any failure.  Not root: chdir only, and
+ * a one-time notice that privileges stay as they are.  Call after
  * everything that needs privileges is open.
  */
-void daemon_drop_privileges(struct daemon *d, const char *user, const char *dir);
+void daemon_drop_privileges(struct daemon *d, const char *user, bool do_chroot);
 
 /* Whether the service's master.cf chroot column says y. */
 bool daemon_chroot_wanted(const struct daemon *d);

@@ -72,6 +72,8 @@ enum proto_tag {
 	T_ORIG_RCPT,   /* recipient before alias/canonical rewriting (string) */
 	T_DSN_ORCPT,   /* ORCPT for the DSN of a RESULT (string) */
 	T_FLAGS,       /* request flags (u64, PROTO_FLAG_*) */
+	T_MSGID,       /* Message-ID header value, for logs (string) */
+	T_DELAYS,      /* agent's part of delays= for logs (string) */
 };
 
 /* NOTIFY flags (RFC 3461). */
