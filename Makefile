@@ -46,9 +46,15 @@ LIBCOMMON   = $(BUILD)/libpostern.a
 TOOLS_SRC   = $(wildcard tools/*.c)
 TOOLS_OBJ   = $(TOOLS_SRC:%.c=$(BUILD)/obj/%.o)
 
-# Daemons: one folder each role, program names as Postfix's.
-DAEMONS     = $(foreach d,master smtpd qmgr local smtp,$(if $(wildcard $(d)/*.c),$(d)))
+# Daemons: a folder per role, program names as Postfix's.
+master_SRC  = $(wildcard master/*.c)
+smtpd_SRC   = $(wildcard smtpd/*.c)
+qmgr_SRC    = $(wildcard queue/*.c)
+local_SRC   = $(wildcard delivery/local*.c)
+smtp_SRC    = $(wildcard delivery/smtp*.c)
+DAEMONS     = $(foreach p,master smtpd qmgr local smtp,$(if $($(p)_SRC),$(p)))
 DAEMON_BINS = $(DAEMONS:%=$(BUILD)/libexec/%)
+DAEMON_OBJ  = $(foreach p,$(DAEMONS),$($(p)_SRC:%.c=$(BUILD)/obj/%.o))
 
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -78,11 +84,13 @@ $(BUILD)/bin/postern: $(TOOLS_OBJ) $(LIBCOMMON)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(LIBCOMMON) $(LIBS)
 
-.SECONDEXPANSION:
-$(BUILD)/libexec/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $$*/*.c)) $(LIBCOMMON)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOMMON) $(LIBS)
+define daemon_rule
+$(BUILD)/libexec/$(1): $($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(LIBCOMMON)
+	@mkdir -p $$(dir $$@)
+	@echo "  LD      $$@"
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBCOMMON) $(LIBS)
+endef
+$(foreach p,$(DAEMONS),$(eval $(call daemon_rule,$(p))))
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -132,4 +140,4 @@ format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
 
 .PHONY: all unit fuzz fuzz-build deps check run install clean format
--include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
