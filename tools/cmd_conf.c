@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "cfguse.h"
@@ -235,7 +236,10 @@ int cmd_conf(int argc, char **argv)
 	struct strbuf mpath;
 	sb_init(&mpath, 0);
 	sb_printf(&mpath, "%s/master.cf", cfg_config_dir(c));
-	struct mastercf *m = mastercf_load(mpath.s, NULL);
+	/* master.cf matters only for -M/-F/-P and $name references in -o. */
+	bool want_master = mode == 'M' || mode == 'F' || mode == 'P';
+	struct mastercf *m = want_master || access(mpath.s, F_OK) == 0 ?
+	                     mastercf_load(mpath.s, NULL) : NULL;
 	if (mode == 'M' || mode == 'F' || mode == 'P') {
 		int rc = 1;
 		char err[256];
