@@ -251,6 +251,37 @@ struct cfg *cfg_load_text(const char *text, size_t len, const char *name,
  * it has no dot, and mydomain from what follows the first dot of
  * $myhostname.
  */
+/*
+ * daemon_directory: a program running from a build tree (its own path
+ * is ".../BUILD/bin/NAME" or ".../BUILD/libexec/NAME" where BUILD starts
+ * with "build") uses that tree's libexec/, so "make run" and the tests
+ * need no install; anything else uses the compiled-in directory.
+ */
+static char *default_daemon_directory(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(exe) - 1)
+		return xstrdup(POSTERN_LIBEXECDIR);
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash == NULL || slash == exe)
+		return xstrdup(POSTERN_LIBEXECDIR);
+	*slash = '\0'; /* exe: the program's directory */
+	char *dir = strrchr(exe, '/');
+	if (dir == NULL || (strcmp(dir + 1, "bin") != 0 && strcmp(dir + 1, "libexec") != 0))
+		return xstrdup(POSTERN_LIBEXECDIR);
+	*dir = '\0'; /* exe: the directory above it */
+	const char *top = strrchr(exe, '/');
+	top = top != NULL ? top + 1 : exe;
+	if (strncmp(top, "build", 5) != 0)
+		return xstrdup(POSTERN_LIBEXECDIR);
+	struct strbuf sb;
+	sb_init(&sb, 0);
+	sb_printf(&sb, "%s/libexec", exe);
+	return sb_steal(&sb);
+}
+
 static char *computed_default(struct cfg *c, const char *name)
 {
 	char host[256];
@@ -283,7 +314,7 @@ static char *computed_default(struct cfg *c, const char *name)
 	if (strcmp(name, "queue_directory") == 0)
 		return xstrdup(POSTERN_SPOOLDIR);
 	if (strcmp(name, "daemon_directory") == 0)
-		return xstrdup(POSTERN_LIBEXECDIR);
+		return default_daemon_directory();
 	if (strcmp(name, "data_directory") == 0)
 		return xstrdup("/var/lib/postern");
 	if (strcmp(name, "mail_owner") == 0)
