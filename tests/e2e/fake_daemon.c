@@ -1,0 +1,76 @@
+/*
+ * fake_daemon.c - a stand-in daemon for the master tests: starts like a
+ * real postern daemon (daemon_init, privilege drop to the user its name
+ * implies, daemon_ready), then answers each connection on its listeners
+ * with one line "220 fake NAME SERVICE" and closes it.  Built by
+ * tests/e2e/lib.sh, installed under the names smtpd, qmgr, local, smtp.
+ * FAKE_FAIL=NAME in its environment (see import_environment) makes the
+ * daemon of that name exit 1 before it is ready.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "daemon.h"
+#include "log.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = strrchr(argv[0], '/');
+	name = name ? name + 1 : argv[0];
+	struct daemon d;
+	daemon_init(&d, name, argc, argv);
+	const char *fail = getenv("FAKE_FAIL");
+	if (fail != NULL && strcmp(fail, name) == 0)
+		log_fatal("failing at start as FAKE_FAIL asks");
+	if (strcmp(name, "qmgr") == 0)
+		daemon_drop_privileges(&d, cfg_get(d.cfg, "mail_owner"), false);
+	else if (strcmp(name, "local") != 0)
+		daemon_drop_privileges(&d, cfg_get(d.cfg, "network_user"),
+		                       daemon_chroot_wanted(&d));
+	else if (chdir(cfg_get(d.cfg, "queue_directory")) != 0)
+		log_fatal("chdir: %s", strerror(errno));
+	struct sigaction sa = {.sa_handler = on_term};
+	sigaction(SIGTERM, &sa, NULL);
+	log_info("fake %s for service %s/%s up with %zu listeners", name, d.service,
+	         d.type, d.nlisten);
+	daemon_ready(&d);
+	struct pollfd p[DAEMON_LISTEN_MAX];
+	for (size_t i = 0; i < d.nlisten; i++)
+		p[i] = (struct pollfd){.fd = d.listen_fds[i], .events = POLLIN};
+	while (!stop) {
+		int n = poll(p, d.nlisten, 1000);
+		if (n < 0 && errno != EINTR)
+			log_fatal("poll: %s", strerror(errno));
+		for (size_t i = 0; n > 0 && i < d.nlisten; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			int c = accept(p[i].fd, NULL, NULL);
+			if (c < 0)
+				continue;
+			char line[256];
+			int l = snprintf(line, sizeof(line), "220 fake %s %s\r\n", name,
+			                 d.service);
+			ssize_t w = send(c, line, (size_t)l, MSG_NOSIGNAL);
+			(void)w;
+			close(c);
+		}
+	}
+	log_info("fake %s: stopping", name);
+	daemon_free(&d);
+	return 0;
+}
