@@ -139,11 +139,13 @@ static int start(int argc, char **argv, bool fg)
 	long pid;
 	if (running(c, &pid)) {
 		log_error("the postern mail system is already running (pid %ld)", pid);
+		cfg_free(c);
 		return 1;
 	}
 	if (check_errors(dir) > 0) {
 		log_error("the configuration has errors (see \"postern check\"); not "
 		          "starting");
+		cfg_free(c);
 		return 1;
 	}
 	char *cdir = realpath(cfg_config_dir(c), NULL);
@@ -155,6 +157,7 @@ static int start(int argc, char **argv, bool fg)
 	if (access(path.s, X_OK) != 0)
 		log_fatal("cannot run %s: %s (daemon_directory is %s)", path.s,
 		          strerror(errno), cfg_get(c, "daemon_directory"));
+	cfg_free(c);
 	char *args[] = {"master", "-c", cdir, fg ? "-f" : NULL, NULL};
 	if (!fg)
 		log_info("starting the postern mail system");
@@ -180,23 +183,26 @@ int cmd_stop(int argc, char **argv)
 		return cmd_usage("postern stop [-c DIR]");
 	struct cfg *c = load(dir);
 	long pid;
+	int rc = 1;
 	if (!running(c, &pid)) {
 		log_error("the postern mail system is not running");
-		return 1;
-	}
-	if (kill((pid_t)pid, SIGTERM) != 0) {
+	} else if (kill((pid_t)pid, SIGTERM) != 0) {
 		log_error("cannot signal master pid %ld: %s", pid, strerror(errno));
-		return 1;
+	} else {
+		log_info("stopping the postern mail system");
+		for (int i = 0; i < STOP_WAIT_SECONDS * 10 && rc != 0; i++) {
+			if (!running(c, &pid))
+				rc = 0;
+			struct timespec ts = {.tv_nsec = 100000000};
+			if (rc != 0)
+				nanosleep(&ts, NULL);
+		}
+		if (rc != 0)
+			log_error("master pid %ld is still running after %d s", pid,
+			          STOP_WAIT_SECONDS);
 	}
-	log_info("stopping the postern mail system");
-	for (int i = 0; i < STOP_WAIT_SECONDS * 10; i++) {
-		if (!running(c, &pid))
-			return 0;
-		struct timespec ts = {.tv_nsec = 100000000};
-		nanosleep(&ts, NULL);
-	}
-	log_error("master pid %ld is still running after %d s", pid, STOP_WAIT_SECONDS);
-	return 1;
+	cfg_free(c);
+	return rc;
 }
 
 int cmd_reload(int argc, char **argv)
@@ -206,21 +212,20 @@ int cmd_reload(int argc, char **argv)
 		return cmd_usage("postern reload [-c DIR]");
 	struct cfg *c = load(dir);
 	long pid;
-	if (!running(c, &pid)) {
+	int rc = 1;
+	if (!running(c, &pid))
 		log_error("the postern mail system is not running");
-		return 1;
-	}
-	if (check_errors(dir) > 0) {
+	else if (check_errors(dir) > 0)
 		log_error("the configuration has errors (see \"postern check\"); not "
 		          "reloading");
-		return 1;
-	}
-	if (kill((pid_t)pid, SIGHUP) != 0) {
+	else if (kill((pid_t)pid, SIGHUP) != 0)
 		log_error("cannot signal master pid %ld: %s", pid, strerror(errno));
-		return 1;
+	else {
+		log_info("refreshing the postern mail system");
+		rc = 0;
 	}
-	log_info("refreshing the postern mail system");
-	return 0;
+	cfg_free(c);
+	return rc;
 }
 
 int cmd_status(int argc, char **argv)
@@ -230,7 +235,9 @@ int cmd_status(int argc, char **argv)
 		return cmd_usage("postern status [-c DIR]");
 	struct cfg *c = load(dir);
 	long pid;
-	if (!running(c, &pid)) {
+	bool up = running(c, &pid);
+	cfg_free(c);
+	if (!up) {
 		log_info("the postern mail system is not running");
 		return 1;
 	}
@@ -247,6 +254,7 @@ int cmd_flush(int argc, char **argv)
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/public/qmgr",
 	                 cfg_get(c, "queue_directory"));
+	cfg_free(c);
 	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
 		log_fatal("queue_directory is too long for a socket path");
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);

@@ -19,6 +19,7 @@
 #   pt_banner PORT                  first line the server sends, CR removed
 #   pt_master_pid DIR               pid from DIR/queue/pid/master.pid
 #   pt_children PID NAME            pids of PID's children running NAME
+#   pt_gone PID                     true once PID has exited
 #   pt_ok TEXT / pt_fail TEXT       print "ok - TEXT" / "not ok - TEXT"
 #   pt_check TEXT CMD...            ok or not ok by CMD's exit status
 #   pt_skip TEXT                    "ok - skipped: TEXT"
@@ -160,6 +161,14 @@ pt_banner() {
 pt_master_pid() {
 	local f="$1/queue/pid/master.pid"
 	[ -f "$f" ] && tr -d ' \n' <"$f"
+}
+
+# Whether PID is gone (a zombie left for an init that does not reap
+# counts as gone).
+pt_gone() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null)
+	[ -z "$st" ] || [ "${st#Z}" != "$st" ]
 }
 
 pt_children() {
