@@ -46,19 +46,22 @@ static void start_logging(struct master *m, bool to_stderr)
 		log_set_file(m->log_fd, cfg_get(m->cfg, "myhostname"));
 }
 
-/* maillog_file, opened once here and shared by every daemon. */
-static void open_maillog(struct master *m)
+/* maillog_file, opened once here and shared by every daemon; logging
+ * is restarted on the new descriptor before anything else is logged. */
+static void open_maillog(struct master *m, bool to_stderr)
 {
 	const char *f = cfg_get(m->cfg, "maillog_file");
-	int fd = -1;
+	int fd = -1, err = 0;
 	if (f[0] != '\0') {
 		fd = open(f, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-		if (fd < 0)
-			log_warn("maillog_file %s: %s", f, strerror(errno));
+		err = errno;
 	}
 	if (m->log_fd >= 0)
 		close(m->log_fd);
 	m->log_fd = fd;
+	start_logging(m, to_stderr);
+	if (f[0] != '\0' && fd < 0)
+		log_warn("maillog_file %s: %s", f, strerror(err));
 }
 
 /* Read main.cf and master.cf; NULL cfg when either has errors. */
@@ -202,8 +205,7 @@ static void reload(struct master *m)
 	mastercf_free(m->mcf);
 	m->cfg = c;
 	m->mcf = mcf;
-	open_maillog(m);
-	start_logging(m, m->foreground);
+	open_maillog(m, m->foreground);
 	char err[1024];
 	if (service_build(m, old, nold, false, err, sizeof(err)) != 0)
 		log_error("reload: %s", err);
@@ -362,8 +364,7 @@ int main(int argc, char **argv)
 	if (chdir(m->queue_dir) != 0)
 		log_fatal("chdir %s: %s", m->queue_dir, strerror(errno));
 	(void)pid_lock(m); /* held until exit */
-	open_maillog(m);
-	start_logging(m, true);
+	open_maillog(m, true);
 
 	m->base = event_base_new();
 	if (m->base == NULL)

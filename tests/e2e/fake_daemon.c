@@ -2,7 +2,9 @@
  * fake_daemon.c - a stand-in daemon for the master tests: starts like a
  * real postern daemon (daemon_init, privilege drop to the user its name
  * implies, daemon_ready), then answers each connection on its listeners
- * with one line "220 fake NAME SERVICE" and closes it.  Built by
+ * with one line "220 fake NAME SERVICE" and closes it; on a unix
+ * listener it answers one PROTO_ADMIN record with PROTO_ADMIN_OK (so
+ * "postern flush" can be tested) and closes.  Built by
  * tests/e2e/lib.sh, installed under the names smtpd, qmgr, local, smtp.
  * FAKE_FAIL=NAME in its environment (see import_environment) makes the
  * daemon of that name exit 1 before it is ready.
@@ -18,7 +20,9 @@
 
 #include "cfg.h"
 #include "daemon.h"
+#include "ipc.h"
 #include "log.h"
+#include "proto.h"
 
 static volatile sig_atomic_t stop;
 
@@ -26,6 +30,32 @@ static void on_term(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void answer_admin(int c)
+{
+	static uint8_t buf[IPC_RECORD_MAX];
+	static struct ipc_in in;
+	struct pollfd p = {.fd = c, .events = POLLIN};
+	int fd = -1;
+	if (poll(&p, 1, 5000) != 1)
+		return;
+	long n = ipc_recv(c, buf, sizeof(buf), &fd);
+	if (fd >= 0)
+		close(fd);
+	char err[128];
+	if (n <= 0 || !ipc_parse(buf, (size_t)n, &in, err, sizeof(err)) ||
+	    in.type != PROTO_ADMIN)
+		return;
+	const char *action = ipc_str(&in, T_ACTION);
+	struct ipc_out o;
+	ipc_out_init(&o, PROTO_ADMIN_OK);
+	ipc_add_u64(&o, T_COUNT, 0);
+	log_info("fake admin request: %s %s", action ? action : "?",
+	         ipc_str(&in, T_ID) ? ipc_str(&in, T_ID) : "?");
+	if (ipc_send(c, &o, -1) != 0)
+		log_warn("send: %s", strerror(errno));
+	ipc_out_free(&o);
 }
 
 int main(int argc, char **argv)
@@ -62,6 +92,14 @@ int main(int argc, char **argv)
 			int c = accept(p[i].fd, NULL, NULL);
 			if (c < 0)
 				continue;
+			int domain = 0;
+			socklen_t dl = sizeof(domain);
+			getsockopt(c, SOL_SOCKET, SO_DOMAIN, &domain, &dl);
+			if (domain == AF_UNIX) {
+				answer_admin(c);
+				close(c);
+				continue;
+			}
 			char line[256];
 			int l = snprintf(line, sizeof(line), "220 fake %s %s\r\n", name,
 			                 d.service);

@@ -53,6 +53,12 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
 EOP
 
+out=$("$POSTERN" flush -c "$d" 2>&1)
+pt_check "postern flush exits 0 ($out)" test $? -eq 0
+for i in $(seq 1 50); do grep -q "fake admin request" "$d/maillog" && break; sleep 0.1; done
+pt_check "... after qmgr got ADMIN flush ALL on public/qmgr" \
+	grep -q "postern/qmgr\[[0-9]*\]: fake admin request: flush ALL" "$d/maillog"
+
 out=$("$POSTERN" start -c "$d" 2>&1)
 st=$?
 pt_check "second start refused (exit $st)" test $st -ne 0
@@ -109,5 +115,9 @@ pt_check "the port is closed" bash -c "! (exec 9<>/dev/tcp/127.0.0.1/$port) 2>/d
 pt_check "no warnings at a clean stop" bash -c "! grep -q 'warning: process' '$d/maillog'"
 out=$("$POSTERN" stop -c "$d" 2>&1)
 pt_check "stop when not running exits 1 ($out)" test $? -eq 1
+out=$("$POSTERN" flush -c "$d" 2>&1)
+st=$?
+pt_check "flush when not running fails (exit $st)" test $st -ne 0
+pt_check "... saying so ($out)" grep -q "cannot connect to the queue manager.*is postern running" <<<"$out"
 
 pt_done
