@@ -67,12 +67,15 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 		close_status(c);
 		return;
 	}
-	if (!ipc_parse(buf, (size_t)n, &in, err, sizeof(err)) ||
-	    in.type != PROTO_READY || pfd >= 0) {
+	bool parsed = ipc_parse(buf, (size_t)n, &in, err, sizeof(err));
+	if (parsed && in.type != PROTO_READY)
+		snprintf(err, sizeof(err), "type %u", (unsigned)in.type);
+	else if (parsed && pfd >= 0)
+		snprintf(err, sizeof(err), "a descriptor attached");
+	if (!parsed || in.type != PROTO_READY || pfd >= 0) {
 		log_warn("process %s pid %ld: unexpected status record (%s); "
 		         "ignoring its status socket",
-		         c->path, (long)c->pid,
-		         pfd >= 0 ? "descriptor attached" : err[0] ? err : "not ready");
+		         c->path, (long)c->pid, err);
 		close_status(c);
 		return;
 	}

@@ -7,7 +7,8 @@
  * "postern flush" can be tested) and closes.  Built by
  * tests/e2e/lib.sh, installed under the names smtpd, qmgr, local, smtp.
  * FAKE_FAIL=NAME in its environment (see import_environment) makes the
- * daemon of that name exit 1 before it is ready.
+ * daemon of that name exit 1 before it is ready; FAKE_JUNK=NAME makes it
+ * send master a record of an unknown type after its ready record.
  */
 #include <errno.h>
 #include <poll.h>
@@ -79,6 +80,15 @@ int main(int argc, char **argv)
 	log_info("fake %s for service %s/%s up with %zu listeners", name, d.service,
 	         d.type, d.nlisten);
 	daemon_ready(&d);
+	const char *junk = getenv("FAKE_JUNK");
+	if (junk != NULL && strcmp(junk, name) == 0 && d.status_fd >= 0) {
+		struct ipc_out o;
+		ipc_out_init(&o, 999);
+		ipc_add_str(&o, T_TEXT, "junk");
+		if (ipc_send(d.status_fd, &o, -1) != 0)
+			log_warn("send junk: %s", strerror(errno));
+		ipc_out_free(&o);
+	}
 	struct pollfd p[DAEMON_LISTEN_MAX];
 	for (size_t i = 0; i < d.nlisten; i++)
 		p[i] = (struct pollfd){.fd = d.listen_fds[i], .events = POLLIN};

@@ -100,7 +100,7 @@ myhostname = postern-test.example
 mydomain = example
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
-import_environment = TZ LANG=C FAKE_FAIL ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+import_environment = TZ LANG=C FAKE_FAIL FAKE_JUNK ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 alias_maps =
 alias_database =
 EOC

@@ -64,4 +64,15 @@ pt_check "new qmgr holds its sockets (status + 2 listeners: $n)" test "$n" -ge 3
 # The master itself was never restarted.
 pt_check "master pid unchanged" test "$(pt_master_pid "$d")" = "$mpid"
 pt_check "stop" pt_stop "$d" 2>/dev/null
+
+# A daemon that sends master something other than "ready" is logged;
+# master goes on.
+FAKE_JUNK=smtpd pt_start "$d" 2>/dev/null
+mpid=$(pt_master_pid "$d")
+for i in $(seq 1 50); do grep -q "unexpected status record" "$d/maillog" && break; sleep 0.1; done
+pt_check "junk on the status socket is logged" \
+	grep -q "postern/master\[$mpid\]: warning: process $d/libexec/smtpd pid [0-9]*: unexpected status record" "$d/maillog"
+b=$(pt_banner "$port")
+pt_check "... and master goes on ($b)" test "$b" = "220 fake smtpd 127.0.0.1:$port"
+pt_check "stop" pt_stop "$d" 2>/dev/null
 pt_done
