@@ -6,6 +6,7 @@
  * listener it answers one PROTO_ADMIN record with PROTO_ADMIN_OK (so
  * "postern flush" can be tested) and closes.  Built by
  * tests/e2e/lib.sh, installed under the names smtpd, qmgr, local, smtp.
+ * It exits when its status socket reaches end of file (master is gone).
  * FAKE_FAIL=NAME in its environment (see import_environment) makes the
  * daemon of that name exit 1 before it is ready; FAKE_JUNK=NAME makes it
  * send master a record of an unknown type after its ready record.
@@ -89,11 +90,19 @@ int main(int argc, char **argv)
 			log_warn("send junk: %s", strerror(errno));
 		ipc_out_free(&o);
 	}
-	struct pollfd p[DAEMON_LISTEN_MAX];
+	struct pollfd p[DAEMON_LISTEN_MAX + 1];
 	for (size_t i = 0; i < d.nlisten; i++)
 		p[i] = (struct pollfd){.fd = d.listen_fds[i], .events = POLLIN};
+	p[d.nlisten] = (struct pollfd){.fd = d.status_fd, .events = POLLIN};
 	while (!stop) {
-		int n = poll(p, d.nlisten, 1000);
+		int n = poll(p, d.nlisten + 1, 1000);
+		if (n > 0 && p[d.nlisten].revents != 0) {
+			char b[64];
+			if (recv(d.status_fd, b, sizeof(b), MSG_DONTWAIT) == 0) {
+				log_info("fake %s: master is gone", name);
+				break;
+			}
+		}
 		if (n < 0 && errno != EINTR)
 			log_fatal("poll: %s", strerror(errno));
 		for (size_t i = 0; n > 0 && i < d.nlisten; i++) {

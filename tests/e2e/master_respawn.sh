@@ -63,6 +63,23 @@ pt_check "new qmgr holds its sockets (status + 2 listeners: $n)" test "$n" -ge 3
 
 # The master itself was never restarted.
 pt_check "master pid unchanged" test "$(pt_master_pid "$d")" = "$mpid"
+
+# Master killed: each daemon sees end of file on its status socket (no
+# other process holds master's ends), so they can all go, and a new
+# master can bind the ports again.
+kids=$(ps --ppid "$mpid" -o pid= | tr -d ' ')
+pt_check "four daemons before master is killed" test "$(wc -w <<<"$kids")" -eq 4
+kill -9 "$mpid"
+left=$kids
+for i in $(seq 1 50); do
+	left=""
+	for k in $kids; do pt_gone "$k" || left="$left $k"; done
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+pt_check "master killed: every daemon sees it and exits ($left)" test -z "$left"
+pt_check "... and a new start works" pt_start "$d" 2>/dev/null
+pt_check "... and serves" pt_wait_port "$port" 10
 pt_check "stop" pt_stop "$d" 2>/dev/null
 
 # A daemon that sends master something other than "ready" is logged;
