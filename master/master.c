@@ -378,11 +378,6 @@ int main(int argc, char **argv)
 	}
 	if (service_build(m, NULL, 0, true, err, sizeof(err)) != 0)
 		log_fatal("%s", err);
-	for (size_t i = 0; i < m->nsvcs; i++)
-		for (size_t j = 0; j < m->svcs[i]->nfds; j++)
-			log_info("service %s/%s: listening on %s", m->svcs[i]->name,
-			         mastercf_type_name(m->svcs[i]->type),
-			         m->svcs[i]->fd_names[j]);
 	m->starting = true;
 	m->start_timer = evtimer_new(m->base, on_start_timeout, m);
 	struct timeval tv = {.tv_sec = MASTER_READY_WAIT};

@@ -58,6 +58,7 @@ struct msvc {
 	int fds[DAEMON_LISTEN_MAX];
 	char *fd_names[DAEMON_LISTEN_MAX]; /* "127.0.0.1:2525", "private/qmgr" */
 	size_t nfds;
+	bool reused;     /* listeners taken over from before a reload */
 	bool is_qmgr;    /* never two at once: waits for its predecessor */
 	struct mchild *child; /* running process, NULL if none */
 	int backoff;     /* seconds before the next respawn */

@@ -191,6 +191,7 @@ int service_build(struct master *m, struct msvc **old, size_t nold, bool verbose
 				old[j]->fd_names[k] = NULL;
 			}
 			sv->nfds = old[j]->nfds;
+			sv->reused = true;
 			old[j]->nfds = 0;
 			break;
 		}
@@ -223,6 +224,10 @@ int service_build(struct master *m, struct msvc **old, size_t nold, bool verbose
 			service_free(v[i]);
 			continue;
 		}
+		if (lines[i] != NULL && v[i]->nfds > 0 && !v[i]->reused)
+			for (size_t k = 0; k < v[i]->nfds; k++)
+				log_info("service %s/%s: listening on %s", v[i]->name,
+				         mastercf_type_name(v[i]->type), v[i]->fd_names[k]);
 		m->svcs[m->nsvcs++] = v[i];
 	}
 	free(lines);
