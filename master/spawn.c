@@ -3,8 +3,8 @@
  * restart with backoff.  Runs in master as root.  The only input from
  * outside master is what a child writes to its status socket: one
  * bounded record parsed by ipc_parse; anything but PROTO_READY is
- * logged and the socket closed (a compromised daemon cannot make
- * master do more).
+ * logged and the socket no longer read (a compromised daemon cannot
+ * make master do more).
  */
 #include "spawn.h"
 
@@ -76,7 +76,9 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 		log_warn("process %s pid %ld: unexpected status record (%s); "
 		         "ignoring its status socket",
 		         c->path, (long)c->pid, err);
-		close_status(c);
+		/* Stop reading but keep it open: end of file would tell the
+		 * daemon that master is gone. */
+		event_del(c->status_ev);
 		return;
 	}
 	c->ready = true;
@@ -263,9 +265,10 @@ static void child_ended(struct master *m, struct mchild *c, int status)
 	s->child = NULL;
 	if (m->starting) {
 		char why[512];
-		snprintf(why, sizeof(why), "service %s: process %s pid %ld %s before "
-		         "it was ready; see its log lines",
-		         s->name, c->path, (long)c->pid, how[0] ? how : "exited");
+		snprintf(why, sizeof(why), "service %s: process %s pid %ld %s %s; "
+		         "see its log lines",
+		         s->name, c->path, (long)c->pid, how[0] ? how : "exited",
+		         c->ready ? "during start-up" : "before it was ready");
 		master_start_failed(m, why);
 		return;
 	}
