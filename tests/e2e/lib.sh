@@ -4,7 +4,8 @@
 #   pt_init                         temp dir $PT_TMP (mode 0755, so daemons
 #                                   that drop privileges can reach it), cleanup
 #                                   trap, $POSTERN and $BUILD (absolute)
-#   port=$(pt_free_port)            a free loopback TCP port in 20000-60000
+#   port=$(pt_free_port)            a free TCP port from 20000 up to the
+#                                   kernel's ephemeral range
 #   pt_instance DIR [PORT]          DIR/main.cf, DIR/master.cf (an smtpd on
 #                                   127.0.0.1:PORT, qmgr, local, smtp),
 #                                   queue in DIR/queue, log in DIR/maillog,
@@ -73,13 +74,17 @@ pt_init() {
 	trap 'exit 1' INT TERM
 }
 
+# Below the kernel's ephemeral range (clients' local ports would make a
+# bind to the wildcard address fail), and unused in any state.
 pt_free_port() {
-	local p i
+	local p i lo
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	[ "$lo" -gt 21000 ] || lo=60000 # unusual range: fall back to 20000-60000
 	for i in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % (lo - 20000)))
 		case " ${PT_PORTS:-} " in *" $p "*) continue ;; esac
 		if ! (exec 9<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
-			[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
+			[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
 			PT_PORTS="${PT_PORTS:-} $p"
 			echo "$p"
 			return 0

@@ -19,7 +19,7 @@ for sig in TERM INT; do
 	pt_check "start-fg: master is the process started (pid $fg = $mpid)" test "$fg" = "$mpid"
 	b=$(pt_banner "$port")
 	pt_check "start-fg: served ($b)" test "$b" = "220 fake smtpd 127.0.0.1:$port"
-	for i in $(seq 1 50); do grep -q "fake smtp for" "$PT_TMP/out" && break; sleep 0.1; done
+	for i in $(seq 1 100); do grep -q "daemon started" "$PT_TMP/out" && break; sleep 0.1; done
 	pt_check "start-fg: master logs to stderr" grep -q "^postern/master: daemon started" "$PT_TMP/out"
 	pt_check "start-fg: daemons log to stderr" grep -q "^postern/smtpd: fake smtpd for service" "$PT_TMP/out"
 	kill -"$sig" "$fg"
