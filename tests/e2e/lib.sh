@@ -3,7 +3,8 @@
 #   . "$(dirname "$0")/lib.sh"
 #   pt_init                         temp dir $PT_TMP (mode 0755, so daemons
 #                                   that drop privileges can reach it), cleanup
-#                                   trap, $POSTERN and $BUILD (absolute)
+#                                   trap, $POSTERN and $BUILD (absolute); as
+#                                   root, creates the users (tools/mkusers.sh)
 #   port=$(pt_free_port)            a free TCP port from 20000 up to the
 #                                   kernel's ephemeral range
 #   pt_instance DIR [PORT]          DIR/main.cf, DIR/master.cf (an smtpd on
@@ -68,6 +69,10 @@ pt_init() {
 	case $BUILD in /*) ;; *) BUILD="$PT_ROOT/$BUILD" ;; esac
 	POSTERN=${POSTERN:-$BUILD/bin/postern}
 	export BUILD POSTERN
+	# As root the daemons need their users (tools/mkusers.sh makes them).
+	if [ "$(id -u)" = 0 ]; then
+		"$PT_ROOT/tools/mkusers.sh" >/dev/null || return 1
+	fi
 	PT_TMP=$(mktemp -d /tmp/postern-e2e.XXXXXX)
 	chmod 755 "$PT_TMP"
 	trap pt_cleanup EXIT

@@ -107,6 +107,9 @@ kids=$(ps --ppid "$mpid" -o pid= | tr -d ' ')
 pt_check "postern stop exits 0" pt_stop "$d"
 "$POSTERN" status -c "$d" >/dev/null 2>&1
 pt_check "status exits 1 after stop" test $? -eq 1
+# stop returns once master released its lock; the process itself is
+# gone a moment later.
+for i in $(seq 1 50); do pt_gone "$mpid" && break; sleep 0.1; done
 pt_check "master is gone" pt_gone "$mpid"
 left=""
 for k in $kids; do pt_gone "$k" || left="$left $k"; done

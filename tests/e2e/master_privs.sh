@@ -10,7 +10,6 @@ pt_init
 field() { awk -v f="$1:" '$1 == f { print $2; exit }' "/proc/$2/status"; }
 
 if [ "$(id -u)" = 0 ]; then
-	"$PT_ROOT/tools/mkusers.sh" >/dev/null
 	port=$(pt_free_port)
 	d=$PT_TMP/root
 	pt_instance "$d" "$port"

@@ -14,7 +14,6 @@ if [ -z "$have" ]; then
 	pt_skip "no daemon built in $BUILD/libexec yet"
 	pt_done
 fi
-[ "$(id -u)" = 0 ] && "$PT_ROOT/tools/mkusers.sh" >/dev/null
 
 port=$(pt_free_port)
 d=$PT_TMP/real
