@@ -183,9 +183,14 @@ void spawn_start(struct master *m, struct msvc *s)
 	if (m->stopping || s->child != NULL)
 		return;
 	if (s->is_qmgr) /* one queue manager at a time */
-		for (struct mchild *c = m->children; c != NULL; c = c->next)
-			if (c->is_qmgr)
-				return; /* started when that one is reaped */
+		for (struct mchild *c = m->children; c != NULL; c = c->next) {
+			if (!c->is_qmgr)
+				continue;
+			if (c->svc != NULL) /* a second qmgr line, not a reload */
+				log_warn("service %s: only one queue manager runs at a "
+				         "time; service %s has one", s->name, c->svc->name);
+			return; /* else started when the old one is reaped */
+		}
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
 		log_warn("service %s: socketpair: %s", s->name, strerror(errno));
