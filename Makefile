@@ -124,7 +124,7 @@ check: deps
 	tests/run.sh
 
 run: deps all
-	tools/run-demo.sh
+	BUILD=$(BUILD) tools/run-demo.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
@@ -132,6 +132,7 @@ install: all
 	for d in $(DAEMON_BINS); do install -m 755 $$d $(DESTDIR)$(LIBEXECDIR)/; done
 	for f in main.cf master.cf; do \
 	  [ -e $(DESTDIR)$(SYSCONFDIR)/$$f ] || install -m 644 conf/$$f $(DESTDIR)$(SYSCONFDIR)/$$f; done
+	[ -n "$(DESTDIR)" ] || [ "$$(id -u)" != 0 ] || tools/mkusers.sh
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -9,6 +9,13 @@ int cmd_conf(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
+/* cmd_master.c */
+int cmd_start(int argc, char **argv);
+int cmd_start_fg(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_flush(int argc, char **argv);
 
 /* Shared by the verbs: print usage text and return 2. */
 int cmd_usage(const char *text);

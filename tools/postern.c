@@ -18,6 +18,12 @@ static const struct {
 	{"check", cmd_check, "check main.cf, master.cf and tables"},
 	{"map", cmd_map, "build or query a lookup table (like postmap)"},
 	{"alias", cmd_alias, "build alias databases (like postalias/newaliases)"},
+	{"start", cmd_start, "start the mail system (returns when it is up)"},
+	{"start-fg", cmd_start_fg, "run the mail system in the foreground"},
+	{"stop", cmd_stop, "stop the mail system"},
+	{"reload", cmd_reload, "re-read the configuration, restart the daemons"},
+	{"status", cmd_status, "whether the mail system is running (exit 0/1)"},
+	{"flush", cmd_flush, "ask the queue manager to retry deferred mail now"},
 };
 
 int cmd_usage(const char *text)
