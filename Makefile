@@ -49,7 +49,8 @@ TOOLS_OBJ   = $(TOOLS_SRC:%.c=$(BUILD)/obj/%.o)
 # Daemons: a folder per role, program names as Postfix's.
 master_SRC  = $(wildcard master/*.c)
 smtpd_SRC   = $(wildcard smtpd/*.c)
-qmgr_SRC    = $(wildcard queue/*.c)
+# queue/dsn.c alone (a library part, unit-tested) does not make a qmgr.
+qmgr_SRC    = $(if $(filter-out queue/dsn.c,$(wildcard queue/*.c)),$(wildcard queue/*.c))
 local_SRC   = $(wildcard delivery/local*.c)
 smtp_SRC    = $(wildcard delivery/smtp*.c)
 DAEMONS     = $(foreach p,master smtpd qmgr local smtp,$(if $($(p)_SRC),$(p)))
@@ -95,7 +96,10 @@ $(foreach p,$(DAEMONS),$(eval $(call daemon_rule,$(p))))
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LIBCOMMON) $(LIBS) -lcmocka
+
+# Unit tests of daemon code link the objects they test.
+$(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 
 unit: $(UNIT_BINS)
 

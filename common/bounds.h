@@ -20,6 +20,15 @@
 /* -o overrides and arguments per master.cf service. */
 #define MASTERCF_ARGS_MAX 1024
 
+/* DSN composition: one envelope value (address, ORCPT, ENVID,
+ * diagnostic text) as shown in a report; longer ones are cut. */
+#define DSN_VALUE_MAX 2000
+/* postern sendmail: the header block it parses (for -t and the headers
+ * it adds); Postfix's header_size_limit applies below this. */
+#define SENDMAIL_HEADER_MAX (1024 * 1024)
+/* postern sendmail: recipients on the command line and from -t. */
+#define SENDMAIL_RCPTS_MAX 10000
+
 /* Map source files (postmap input, regexp, pcre, cidr, aliases). */
 #define MAP_LINE_MAX (64 * 1024)
 /* Lookup keys and values. */
