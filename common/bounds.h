@@ -28,6 +28,10 @@
 #define SENDMAIL_HEADER_MAX (1024 * 1024)
 /* postern sendmail: recipients on the command line and from -t. */
 #define SENDMAIL_RCPTS_MAX 10000
+/* Address lists in headers (postern sendmail -t): one address, and the
+ * nesting of (comments). */
+#define ADDRLIST_ADDR_MAX 2048
+#define ADDRLIST_COMMENT_DEPTH 32
 
 /* Map source files (postmap input, regexp, pcre, cidr, aliases). */
 #define MAP_LINE_MAX (64 * 1024)

@@ -9,6 +9,9 @@ int cmd_conf(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
+int cmd_sendmail(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_super(int argc, char **argv);
 
 /* Shared by the verbs: print usage text and return 2. */
 int cmd_usage(const char *text);
