@@ -69,4 +69,14 @@
  * e.g. "((a*)+)+"; copying repetitions ("+") count against half. */
 #define MAP_REGEXP_EMPTY_LOOPS_MAX 6
 
+/*
+ * Queue files (common/qfile.c): one envelope field (address, ORCPT,
+ * ENVID, client attribute), recipients per message, one deferral reason
+ * and a whole defer log.
+ */
+#define QFILE_FIELD_MAX 4096
+#define QFILE_RCPTS_MAX 100000
+#define QFILE_REASON_MAX 2048
+#define QFILE_DEFER_LOG_MAX (16 * 1024 * 1024)
+
 #endif
