@@ -1,0 +1,136 @@
+#!/bin/bash
+# tools_sendmail.sh - postern sendmail against the real qmgr: the
+# message as stored (Received: first, added From:/Date:/Message-Id:,
+# CRLF to LF, Bcc: removed), recipients from the command line and -t,
+# qualification with $myorigin, "." handling with and without -i/-oi,
+# DSN flags, a 5 MB message, exit codes (64 without recipients, 75 when
+# qmgr is down), a submission by an ordinary user (uid from SO_PEERCRED),
+# and the sendmail/mailq/newaliases program names.
+. "$(dirname "$0")/tools_lib.inc"
+
+write_conf
+start_qmgr || { notok "qmgr starts"; finish; }
+
+# 1. -t with To/Cc/Bcc, CRLF input, no From/Date/Message-ID.
+printf 'Subject: hello\r\nTo: Bob <bob@test.example>, carol\r\nCc: "Dave, D." <dave@remote.example> (comment)\r\nBcc: eve@remote.example,\r\n frank\r\n\r\nline1\r\n..dots\r\nlast\r\n' |
+	"$P" sendmail -c "$C" -t -F "Jo Q. Public" -f jo
+check "sendmail -t exits 0" "0" "$?"
+waitfor 50 settled
+id=$(id_of jo@test.example)
+check "-t: recipients from To/Cc/Bcc, qualified with myorigin" \
+	"bob@test.example carol@test.example dave@remote.example eve@remote.example frank@test.example" \
+	"$(rcpts_of jo@test.example | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')"
+content "$id" >"$W/m1"
+check "Received: is the first header, Postfix's local form" \
+	"Received: by host.test.example (postern, from userid $(id -u))" "$(head -n 1 "$W/m1")"
+check "Received: names the queue id" "1" "$(sed -n 2p "$W/m1" | grep -cE "^	id $id; [A-Z][a-z]{2}, [ 0-9]{2} [A-Z][a-z]{2} [0-9]{4} ")"
+check "no CR stored" "0" "$(grep -c $'\r' "$W/m1")"
+check "Bcc: removed under -t" "0" "$(grep -ci '^bcc:' "$W/m1")"
+check "From: added with -F name" 'From: "Jo Q. Public" <jo@test.example>' "$(grep '^From:' "$W/m1")"
+check "Date: added" "1" "$(grep -cE '^Date: [A-Z][a-z]{2}, ' "$W/m1")"
+check "Message-Id: added" "1" "$(grep -cE "^Message-Id: <[0-9]{14}\.$id@host\.test\.example>$" "$W/m1")"
+check "body kept, dots untouched" $'line1\n..dots\nlast' "$(sed '1,/^$/d' "$W/m1")"
+check "empty line after the headers" "1" "$(grep -c '^$' "$W/m1")"
+
+# 2. Command-line recipients, "." ends input without -i.
+printf 'Subject: two\nFrom: me@elsewhere.example\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <x@y>\n\nbody\n.\nnot this\n' |
+	"$P" sendmail -c "$C" -f two@test.example 'Some One <one@remote.example>, two' three@remote.example
+check "sendmail with recipients exits 0" "0" "$?"
+waitfor 50 settled
+id=$(id_of two@test.example)
+check "command-line recipients parsed and qualified" \
+	"one@remote.example two@test.example three@remote.example" "$(rcpts_of two@test.example)"
+content "$id" >"$W/m2"
+check "a lone dot ends input" "body" "$(sed '1,/^$/d' "$W/m2")"
+check "present From:/Date:/Message-ID: are not added again" "1 1 1" \
+	"$(grep -ci '^from:' "$W/m2") $(grep -ci '^date:' "$W/m2") $(grep -ci '^message-id:' "$W/m2")"
+
+# 3. -i and -oi: a lone dot is data.
+for flag in -i -oi; do
+	printf 'Subject: dot\n\nbefore\n.\nafter\n' | "$P" sendmail -c "$C" $flag -f "dot$flag@test.example" x@remote.example
+	waitfor 50 settled
+	check "$flag: a lone dot does not end input" $'before\n.\nafter' \
+		"$(content "$(id_of "dot$flag@test.example")" | sed '1,/^$/d')"
+done
+
+# 4. The body starts without an empty line: one is put in.
+printf 'Subject: nb\nthis is body\nmore\n' | "$P" sendmail -c "$C" -f nb@test.example x@remote.example
+waitfor 50 settled
+content "$(id_of nb@test.example)" >"$W/m4"
+check "body without empty line gets one" $'this is body\nmore' "$(sed '1,/^$/d' "$W/m4")"
+
+# 5. Null sender, DSN flags, envelope id, body type.
+printf 'Subject: dsn\n\nx\n' | "$P" sendmail -c "$C" -f '<>' -N success,delay -R hdrs -V env-42 -B 8BITMIME dsn@remote.example
+check "sendmail with DSN flags exits 0" "0" "$?"
+waitfor 50 settled
+id=$(id_of MAILER-DAEMON)
+check "null sender listed as MAILER-DAEMON" "dsn@remote.example" "$(rcpts_of MAILER-DAEMON)"
+check "RET kept" "HDRS" "$(record "$id" r)"
+check "ENVID kept" "env-42" "$(record "$id" e)"
+check "BODY kept" "8BITMIME" "$(record "$id" b)"
+check "NOTIFY kept" "$((2 | 8))" "$(record "$id" N)"
+
+# 6. A 5 MB message with long lines goes through intact (LF ends).
+python3 - "$W/big" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"Subject: big\r\n\r\n")
+    for i in range(500):
+        f.write(b"%06d " % i + b"x" * 10000 + b"\r\n")
+    f.write(b"y" * 100000)  # last line without a line end
+PY
+"$P" sendmail -c "$C" -f big@test.example x@remote.example <"$W/big"
+check "5 MB message accepted" "0" "$?"
+waitfor 50 settled
+content "$(id_of big@test.example)" | sed '1,/^$/d' >"$W/big.out"
+python3 - "$W/big" "$W/big.out" <<'PY' && ok "5 MB body stored exactly, CRLF as LF" || notok "5 MB body stored exactly, CRLF as LF"
+import sys
+src = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1].replace(b"\r\n", b"\n") + b"\n"
+sys.exit(0 if open(sys.argv[2], "rb").read() == src else 1)
+PY
+
+# 7. Errors: no recipients; -t without any; bad -N.
+printf 'Subject: x\n\nx\n' | "$P" sendmail -c "$C" 2>"$W/err"
+check "no recipients: exit 64" "64" "$?"
+check "no recipients: message" "1" "$(grep -c 'Recipient addresses must be specified' "$W/err")"
+printf 'Subject: x\n\nx\n' | "$P" sendmail -c "$C" -t 2>"$W/err"
+check "-t, no recipient headers: exit 64" "64" "$?"
+printf 'x\n' | "$P" sendmail -c "$C" -N sometimes x@y 2>/dev/null
+check "bad -N: exit 64" "64" "$?"
+
+# 8. Program names: sendmail, mailq, newaliases.
+mkdir "$W/bin"
+for n in sendmail mailq newaliases; do ln -s "$P" "$W/bin/$n"; done
+printf 'Subject: name\n\nx\n' | "$W/bin/sendmail" -C "$C" -oi -f byname@test.example y@remote.example
+check "invoked as sendmail" "0" "$?"
+waitfor 50 settled
+"$W/bin/mailq" -c "$C" >"$W/mailq.out"
+"$P" queue -c "$C" -p >"$W/queue.out"
+check "mailq = postern queue -p" "" "$(diff "$W/mailq.out" "$W/queue.out")"
+check "sendmail -bp = postern queue -p" "" "$("$W/bin/sendmail" -C "$C" -bp | diff - "$W/queue.out")"
+printf 'postmaster: root\n' >"$W/aliases"
+printf 'alias_database = hash:%s\n' "$W/aliases" >>"$C/main.cf"
+"$W/bin/newaliases" -c "$C"
+check "invoked as newaliases builds alias_database" "0" "$?"
+[ -s "$W/aliases.db" ] && ok "newaliases wrote aliases.db" || notok "newaliases wrote aliases.db"
+
+# 9. An ordinary user: the uid comes from the socket, not the command.
+if [ "$(id -u)" = 0 ]; then
+	printf 'Subject: user\n\nx\n' | as_user daemon "$P" sendmail -c "$C" u@remote.example
+	check "ordinary user can submit" "0" "$?"
+	waitfor 50 settled
+	id=$(id_of daemon@test.example)
+	check "sender is the user's login" "u@remote.example" "$(rcpts_of daemon@test.example)"
+	check "Received: names the user's uid" "Received: by host.test.example (postern, from userid 1)" \
+		"$(content "$id" | head -n 1)"
+	check "queue file records the peer uid" "1" "$(record "$id" U)"
+else
+	ok "skipped: ordinary-user submission needs root to switch users"
+fi
+
+# 10. qmgr down: 75 and a message, nothing left behind.
+stop_qmgr
+printf 'Subject: x\n\nx\n' | "$P" sendmail -c "$C" x@remote.example 2>"$W/err"
+check "qmgr down: exit 75 (EX_TEMPFAIL)" "75" "$?"
+check "qmgr down: says so" "1" "$(grep -c 'is postern running' "$W/err")"
+finish
