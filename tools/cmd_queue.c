@@ -26,9 +26,10 @@
 
 static const char usage_text[] = "postern queue [-c DIR] -p | -j | -f | -i ID";
 
-/* Column of the recipients and of deferral reasons in the -p listing. */
+/* Column of the recipients in the -p listing; deferral reasons are
+ * right-aligned to end at REASON_END (or start at column 0 when longer). */
 #define RCPT_INDENT 41
-#define REASON_INDENT 23
+#define REASON_END 78
 
 /* Printable text: control characters as '?'. */
 static void put_text(struct strbuf *b, const char *s)
@@ -127,9 +128,16 @@ static void print_item(const struct ipc_in *in, struct totals *t)
 				reason = ipc_field_str(&in->fields[j]);
 		if (reason != NULL && *reason != '\0' &&
 		    (last_reason == NULL || strcmp(reason, last_reason) != 0)) {
-			sb_printf(&b, "%*s(", REASON_INDENT, "");
-			put_text(&b, reason);
-			sb_adds(&b, ")\n");
+			struct strbuf r;
+			sb_init(&r, 0);
+			sb_addc(&r, '(');
+			put_text(&r, reason);
+			sb_addc(&r, ')');
+			if (r.len < REASON_END)
+				sb_printf(&b, "%*s", (int)(REASON_END - r.len), "");
+			sb_add(&b, r.s, r.len);
+			sb_addc(&b, '\n');
+			sb_free(&r);
 		}
 		last_reason = reason;
 		sb_printf(&b, "%*s", RCPT_INDENT, "");

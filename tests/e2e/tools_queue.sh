@@ -2,8 +2,8 @@
 # tools_queue.sh - postern queue (-p, -j, -f, -i) and postern super
 # (-h, -H, -r, -d with ids, ALL, "-" and queue names; -s; permissions)
 # against the real qmgr.  The -p layout is checked line by line: a
-# header, per message "ID[mark] SIZE DATE  SENDER", deferral reasons at
-# column 23 in parentheses, recipients at column 41, an empty line, and
+# header, per message "ID[mark] SIZE DATE  SENDER", deferral reasons in
+# parentheses right-aligned to column 78, recipients at column 41, an empty line, and
 # "-- N Kbytes in M Request(s)."; tools_mailq_postfix.sh holds the same
 # rules against Postfix's own postqueue.
 . "$(dirname "$0")/tools_lib.inc"
@@ -35,7 +35,7 @@ for m in msgs:
     last = None
     for r in m["recipients"]:
         if r.get("delay_reason") and r.get("delay_reason") != last:
-            out.append(" " * 23 + "(" + r["delay_reason"] + ")")
+            out.append(("(" + r["delay_reason"] + ")").rjust(78))
         last = r.get("delay_reason")
         out.append(" " * 41 + r["address"])
     out.append("")
@@ -48,7 +48,7 @@ check "queue -p exits 0" "0" "$?"
 check "queue -p layout" "$(expect)" "$(cat "$W/p")"
 check "three messages listed" "3" "$(grep -cE '^[0-9A-F]+[*!]? +[0-9]+ ' "$W/p")"
 check "deferral reason shown once for two recipients" "1" \
-	"$(sed -n "/^$A/,/^\$/p" "$W/p" | grep -c '^                       (')"
+	"$(sed -n "/^$A/,/^\$/p" "$W/p" | grep -c '^ *(.*)$')"
 check "sizes are the content sizes" "$(content "$Cid" | wc -c)" \
 	"$(grep "^$Cid" "$W/p" | awk '{print $2}')"
 check "summary line" "-- 3 Kbytes in 3 Requests." "$(tail -n 1 "$W/p")"
