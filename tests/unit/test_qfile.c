@@ -69,8 +69,8 @@ static int make_file(const char *sender, const char *content, size_t nrcpt)
 	struct qfile_rcpt_in *r = xcalloc(nrcpt, sizeof(*r));
 	char **names = xcalloc(nrcpt, sizeof(char *));
 	for (size_t i = 0; i < nrcpt; i++) {
-		names[i] = xmalloc(32);
-		snprintf(names[i], 32, "u%zu@example.com", i);
+		names[i] = xmalloc(48);
+		snprintf(names[i], 48, "u%zu@example.com", i);
 		r[i].addr = names[i];
 	}
 	if (nrcpt > 1) {
