@@ -328,7 +328,7 @@ static bool peer_allowed(int s, bool is_public, uid_t *uid)
 	*uid = cr.uid;
 	if (is_public)
 		return true;
-	if (cr.uid == qmgr.self_uid || (qmgr.have_net_uid && cr.uid == qmgr.net_uid))
+	if (cr.uid == 0 || cr.uid == qmgr.self_uid || (qmgr.have_net_uid && cr.uid == qmgr.net_uid))
 		return true;
 	log_warn("private/qmgr: connection from uid %ld refused", (long)cr.uid);
 	return false;
