@@ -49,8 +49,7 @@ TOOLS_OBJ   = $(TOOLS_SRC:%.c=$(BUILD)/obj/%.o)
 # Daemons: a folder per role, program names as Postfix's.
 master_SRC  = $(wildcard master/*.c)
 smtpd_SRC   = $(wildcard smtpd/*.c)
-# queue/dsn.c alone (a library part, unit-tested) does not make a qmgr.
-qmgr_SRC    = $(if $(filter-out queue/dsn.c,$(wildcard queue/*.c)),$(wildcard queue/*.c))
+qmgr_SRC    = $(wildcard queue/*.c)
 local_SRC   = $(wildcard delivery/local*.c)
 smtp_SRC    = $(wildcard delivery/smtp*.c)
 DAEMONS     = $(foreach p,master smtpd qmgr local smtp,$(if $($(p)_SRC),$(p)))
@@ -100,6 +99,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 
 # Unit tests of daemon code link the objects they test.
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
+$(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
 
 unit: $(UNIT_BINS)
 
@@ -109,7 +109,11 @@ FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
 	@mkdir -p build-fuzz
 	@echo "  FUZZ    $@"
-	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(LIBS)
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(filter-out tests/fuzz/% common/%,$^) $(COMMON_SRC) $(LIBS)
+
+# Fuzz targets of code outside common/ compile it in as well.
+build-fuzz/fuzz_addrlist: tools/addrlist.c
+build-fuzz/fuzz_dsn: queue/dsn.c
 
 fuzz-build: $(FUZZ_BINS)
 
