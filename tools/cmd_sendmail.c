@@ -511,6 +511,13 @@ static int submit(struct sm *s, FILE *in)
 	ipc_add_u64(&o, T_SIZE, out.size);
 	for (size_t i = 0; i < s->nrcpts; i++) {
 		ipc_add_str(&o, T_RCPT, s->rcpts[i]);
+		/* As Postfix's sendmail: the address as submitted is the
+		 * original recipient (RFC 3461 ORCPT) in DSNs and relayed. */
+		struct strbuf orcpt;
+		sb_init(&orcpt, 0);
+		sb_printf(&orcpt, "rfc822;%s", s->rcpts[i]);
+		ipc_add_str(&o, T_ORCPT, orcpt.s);
+		sb_free(&orcpt);
 		if (s->notify != 0)
 			ipc_add_u64(&o, T_NOTIFY, s->notify);
 	}
