@@ -28,6 +28,9 @@
 #define SENDMAIL_HEADER_MAX (1024 * 1024)
 /* postern sendmail: recipients on the command line and from -t. */
 #define SENDMAIL_RCPTS_MAX 10000
+/* postern sendmail -bs: one SMTP command line (RFC 5321 allows 512;
+ * this leaves room for long parameters). */
+#define SENDMAIL_SMTP_LINE_MAX 2048
 /* Address lists in headers (postern sendmail -t): one address, and the
  * nesting of (comments). */
 #define ADDRLIST_ADDR_MAX 2048

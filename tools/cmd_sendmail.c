@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "addrlist.h"
+#include "cmd_sendmail.h"
 #include "bounds.h"
 #include "cfg.h"
 #include "cmds.h"
@@ -42,24 +43,6 @@ static const char usage_text[] =
 	"postern sendmail [-c DIR] [-t] [-i] [-oi] [-f SENDER] [-F NAME] [-r SENDER]\n"
 	"       [-N dsn] [-R full|hdrs] [-V envid] [-B 7BIT|8BITMIME] [-bm|-bs|-bv|-bp|-bi] [--] [RCPT ...]";
 
-struct sm {
-	struct cfg *cfg;
-	bool opt_t, opt_i;
-	const char *sender;   /* as given with -f/-r, NULL: the user's login */
-	const char *fullname; /* -F, else $NAME, else the password entry */
-	unsigned notify;      /* -N as PROTO_NOTIFY_*, 0 when not given */
-	const char *ret, *envid, *body;
-	char **rcpts;
-	size_t nrcpts;
-	struct htable *seen; /* recipients already listed */
-	bool too_many;
-	/* The header block as read (LF line ends), Bcc: removed under -t. */
-	struct strbuf head;
-	bool have_from, have_date, have_msgid;
-	bool head_ended_by_blank; /* else a non-header line began the body */
-	bool eof;                 /* input ended within the headers */
-	struct strbuf pending;    /* first body line, read while looking for headers */
-};
 
 static const char *myorigin(struct sm *s)
 {
@@ -78,9 +61,9 @@ static char *qualify(struct sm *s, const char *addr)
 	return sb_steal(&b);
 }
 
-static bool add_rcpt(void *arg, const char *addr)
+bool sendmail_add_rcpt(struct sm *s, const char *addr, unsigned notify,
+                       const char *orcpt)
 {
-	struct sm *s = arg;
 	char *q = qualify(s, addr);
 	if (ht_get(s->seen, q) != NULL) {
 		free(q);
@@ -93,8 +76,43 @@ static bool add_rcpt(void *arg, const char *addr)
 	}
 	ht_put(s->seen, q, (void *)1);
 	s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1, sizeof(*s->rcpts));
+	s->rnotify = xreallocarray(s->rnotify, s->nrcpts + 1, sizeof(*s->rnotify));
+	s->rorcpt = xreallocarray(s->rorcpt, s->nrcpts + 1, sizeof(*s->rorcpt));
+	s->rnotify[s->nrcpts] = notify;
+	s->rorcpt[s->nrcpts] = orcpt != NULL ? xstrdup(orcpt) : NULL;
 	s->rcpts[s->nrcpts++] = q;
 	return true;
+}
+
+static bool add_rcpt(void *arg, const char *addr)
+{
+	return sendmail_add_rcpt(arg, addr, 0, NULL);
+}
+
+static void free_rcpts(struct sm *s)
+{
+	for (size_t i = 0; i < s->nrcpts; i++) {
+		free(s->rcpts[i]);
+		free(s->rorcpt[i]);
+	}
+	free(s->rcpts);
+	free(s->rnotify);
+	free(s->rorcpt);
+	s->rcpts = s->rorcpt = NULL;
+	s->rnotify = NULL;
+	s->nrcpts = 0;
+}
+
+void sendmail_reset(struct sm *s)
+{
+	free_rcpts(s);
+	ht_free(s->seen, NULL);
+	s->seen = ht_new();
+	s->too_many = false;
+	sb_reset(&s->head);
+	sb_reset(&s->pending);
+	s->have_from = s->have_date = s->have_msgid = false;
+	s->head_ended_by_blank = s->eof = s->saw_dot = false;
 }
 
 static bool parse_notify(const char *arg, unsigned *out)
@@ -126,7 +144,7 @@ static bool parse_notify(const char *arg, unsigned *out)
  * back in pieces with *complete false).  The line end is kept.  False
  * at end of input with nothing read.
  */
-static bool read_line(FILE *in, struct strbuf *line, size_t max, bool *complete)
+bool sendmail_read_line(FILE *in, struct strbuf *line, size_t max, bool *complete)
 {
 	sb_reset(line);
 	*complete = false;
@@ -158,10 +176,19 @@ static void normalize_end(struct strbuf *line, bool complete)
 	}
 }
 
-/* "." alone ends input unless -i. */
+/* "." alone ends input unless -i; SMTP DATA always ends so. */
 static bool is_dot(const struct sm *s, const struct strbuf *line)
 {
-	return !s->opt_i && strcmp(sb_str(line), ".\n") == 0;
+	return (!s->opt_i || s->smtp) && strcmp(sb_str(line), ".\n") == 0;
+}
+
+/* SMTP DATA: a line's leading dot was doubled by the client. */
+static void unstuff(const struct sm *s, struct strbuf *line)
+{
+	if (s->smtp && line->len > 0 && line->s[0] == '.') {
+		memmove(line->s, line->s + 1, line->len);
+		line->len--;
+	}
 }
 
 static bool header_name(const char *l, size_t *namelen)
@@ -222,15 +249,16 @@ static int read_headers(struct sm *s, FILE *in)
 	int rc = 0;
 	bool complete;
 	for (;;) {
-		if (!read_line(in, &line, LINE_CHUNK, &complete)) {
+		if (!sendmail_read_line(in, &line, LINE_CHUNK, &complete)) {
 			s->eof = true;
 			break;
 		}
 		normalize_end(&line, complete);
 		if (is_dot(s, &line)) {
-			s->eof = true;
+			s->eof = s->saw_dot = true;
 			break;
 		}
+		unstuff(s, &line);
 		if (strcmp(sb_str(&line), "\n") == 0) {
 			s->head_ended_by_blank = true;
 			break;
@@ -331,11 +359,17 @@ static void copy_body(struct sm *s, FILE *in, struct out *o)
 		put(o, s->pending.s, s->pending.len);
 		at_bol = s->pending.s[s->pending.len - 1] == '\n';
 	}
-	while (!s->eof && read_line(in, &line, LINE_CHUNK, &complete)) {
+	while (!s->eof) {
+		if (!sendmail_read_line(in, &line, LINE_CHUNK, &complete)) {
+			s->eof = true;
+			break;
+		}
 		if (at_bol && complete) {
 			normalize_end(&line, complete);
-			if (is_dot(s, &line))
+			if (is_dot(s, &line)) {
+				s->eof = s->saw_dot = true;
 				break;
+			}
 		} else if (complete) {
 			normalize_end(&line, complete);
 		} else if (line.s[line.len - 1] == '\r') {
@@ -348,6 +382,8 @@ static void copy_body(struct sm *s, FILE *in, struct out *o)
 				ungetc(c, in);
 			}
 		}
+		if (at_bol)
+			unstuff(s, &line);
 		put(o, line.s, line.len);
 		at_bol = complete;
 	}
@@ -389,29 +425,28 @@ static char *envelope_sender(struct sm *s)
 	tmp.seen = ht_new();
 	addrlist_parse(s->sender, strlen(s->sender), add_rcpt, &tmp);
 	char *r = tmp.nrcpts > 0 ? xstrdup(tmp.rcpts[0]) : qualify(s, s->sender);
-	for (size_t i = 0; i < tmp.nrcpts; i++)
-		free(tmp.rcpts[i]);
-	free(tmp.rcpts);
+	free_rcpts(&tmp);
 	ht_free(tmp.seen, NULL);
 	return r;
 }
 
-static int submit(struct sm *s, FILE *in)
+int sendmail_submit(struct sm *s, FILE *in)
 {
-	char err[512];
+	char *err = s->err;
+	s->qid[0] = s->err[0] = '\0';
 	int rc = read_headers(s, in);
 	if (rc != 0)
 		return rc;
 	if (s->nrcpts == 0) {
-		log_error(s->opt_t ? "No recipient addresses found in message header"
-		                   : "Recipient addresses must be specified on the command "
-		                     "line or via the -t option");
+		snprintf(s->err, sizeof(s->err), "%s",
+		         s->opt_t ? "No recipient addresses found in message header"
+		                  : "Recipient addresses must be specified on the command "
+		                    "line or via the -t option");
 		return EX_USAGE;
 	}
 	char *sender = envelope_sender(s);
 	struct qclient q;
-	if (!qclient_open(&q, s->cfg, err, sizeof(err))) {
-		log_error("%s", err);
+	if (!qclient_open(&q, s->cfg, err, sizeof(s->err))) {
 		free(sender);
 		return EX_TEMPFAIL;
 	}
@@ -427,25 +462,26 @@ static int submit(struct sm *s, FILE *in)
 		ipc_add_str(&o, T_ENVID, s->envid);
 	if (s->body != NULL)
 		ipc_add_str(&o, T_BODY, s->body);
-	bool ok = qclient_send(&q, &o, -1, err, sizeof(err)) &&
-	          qclient_recv(&q, err, sizeof(err));
+	bool ok = qclient_send(&q, &o, -1, err, sizeof(s->err)) &&
+	          qclient_recv(&q, err, sizeof(s->err));
 	ipc_out_free(&o);
 	if (!ok)
 		goto fail;
 	if (q.in->type == PROTO_FAIL) {
-		qclient_fail_text(&q, err, sizeof(err));
+		qclient_fail_text(&q, err, sizeof(s->err));
 		goto fail;
 	}
 	const char *id = ipc_str(q.in, T_ID);
 	if (q.in->type != PROTO_NEW_OK || id == NULL || q.fd < 0) {
-		snprintf(err, sizeof(err), "unexpected answer from the queue manager");
+		snprintf(err, sizeof(s->err), "unexpected answer from the queue manager");
 		goto fail;
 	}
 	char *qid = xstrdup(id);
+	snprintf(s->qid, sizeof(s->qid), "%s", id);
 	int cfd = dup(q.fd);
 	struct out out = {.f = cfd >= 0 ? fdopen(cfd, "w") : NULL};
 	if (out.f == NULL) {
-		snprintf(err, sizeof(err), "queue file: %s", strerror(errno));
+		snprintf(err, sizeof(s->err), "queue file: %s", strerror(errno));
 		if (cfd >= 0)
 			close(cfd);
 		free(qid);
@@ -501,8 +537,12 @@ static int submit(struct sm *s, FILE *in)
 	bool wrote = fflush(out.f) == 0 && !ferror(out.f);
 	fclose(out.f);
 	free(qid);
+	if (wrote && s->smtp && !s->saw_dot) {
+		snprintf(err, sizeof(s->err), "end of input within the message");
+		goto fail;
+	}
 	if (!wrote || ferror(in)) {
-		snprintf(err, sizeof(err), "%s: %s", !wrote ? "writing the queue file" : "reading input",
+		snprintf(err, sizeof(s->err), "%s: %s", !wrote ? "writing the queue file" : "reading input",
 		         strerror(errno));
 		goto fail;
 	}
@@ -515,31 +555,35 @@ static int submit(struct sm *s, FILE *in)
 		 * original recipient (RFC 3461 ORCPT) in DSNs and relayed. */
 		struct strbuf orcpt;
 		sb_init(&orcpt, 0);
-		sb_printf(&orcpt, "rfc822;%s", s->rcpts[i]);
+		if (s->rorcpt[i] != NULL)
+			sb_adds(&orcpt, s->rorcpt[i]);
+		else
+			sb_printf(&orcpt, "rfc822;%s", s->rcpts[i]);
 		ipc_add_str(&o, T_ORCPT, orcpt.s);
 		sb_free(&orcpt);
-		if (s->notify != 0)
-			ipc_add_u64(&o, T_NOTIFY, s->notify);
+		unsigned notify = s->rnotify[i] != 0 ? s->rnotify[i] : s->notify;
+		if (notify != 0)
+			ipc_add_u64(&o, T_NOTIFY, notify);
 	}
-	ok = !o.overflow && qclient_send(&q, &o, -1, err, sizeof(err)) &&
-	     qclient_recv(&q, err, sizeof(err));
+	ok = !o.overflow && qclient_send(&q, &o, -1, err, sizeof(s->err)) &&
+	     qclient_recv(&q, err, sizeof(s->err));
 	if (o.overflow)
-		snprintf(err, sizeof(err), "too many recipients for one message");
+		snprintf(err, sizeof(s->err), "too many recipients for one message");
 	ipc_out_free(&o);
 	if (!ok)
 		goto fail;
 	if (q.in->type == PROTO_FAIL) {
-		qclient_fail_text(&q, err, sizeof(err));
+		qclient_fail_text(&q, err, sizeof(s->err));
 		goto fail;
 	}
 	if (q.in->type != PROTO_COMMIT_OK) {
-		snprintf(err, sizeof(err), "unexpected answer from the queue manager");
+		snprintf(err, sizeof(s->err), "unexpected answer from the queue manager");
 		goto fail;
 	}
 	rc = 0;
 	goto out;
 fail:
-	log_error("%s", err);
+	s->qid[0] = '\0';
 out:
 	qclient_close(&q);
 	free(sender);
@@ -658,10 +702,6 @@ int cmd_sendmail(int argc, char **argv)
 		log_error("-bv (address verification) is not implemented yet");
 		return EX_UNAVAILABLE;
 	}
-	if (mode == 's') {
-		log_error("-bs (SMTP on standard input) is not implemented yet");
-		return EX_UNAVAILABLE;
-	}
 
 	s.cfg = cfg_load(dir, NULL, true);
 	if (s.cfg == NULL)
@@ -677,11 +717,14 @@ int cmd_sendmail(int argc, char **argv)
 			rc = EX_USAGE;
 		}
 	}
-	if (rc == 0)
-		rc = submit(&s, stdin);
-	for (size_t i = 0; i < s.nrcpts; i++)
-		free(s.rcpts[i]);
-	free(s.rcpts);
+	if (rc == 0 && mode == 's') {
+		rc = sendmail_smtp(&s);
+	} else if (rc == 0) {
+		rc = sendmail_submit(&s, stdin);
+		if (rc != 0 && s.err[0] != '\0')
+			log_error("%s", s.err);
+	}
+	free_rcpts(&s);
 	ht_free(s.seen, NULL);
 	sb_free(&s.head);
 	sb_free(&s.pending);

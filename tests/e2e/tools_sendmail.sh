@@ -5,7 +5,8 @@
 # qualification with $myorigin, "." handling with and without -i/-oi,
 # DSN flags, a 5 MB message, exit codes (64 without recipients, 75 when
 # qmgr is down), a submission by an ordinary user (uid from SO_PEERCRED),
-# and the sendmail/mailq/newaliases program names.
+# the sendmail/mailq/newaliases program names, and -bs (SMTP on
+# standard input: pipelining, dot-unstuffing, DSN parameters, limits).
 . "$(dirname "$0")/tools_lib.inc"
 
 write_conf
@@ -128,9 +129,56 @@ else
 	ok "skipped: ordinary-user submission needs root to switch users"
 fi
 
-# 10. qmgr down: 75 and a message, nothing left behind.
+# 10. -bs: SMTP on standard input, pipelined, with DSN parameters.
+long=$(head -c 3000 /dev/zero | tr '\0' x)
+printf 'EHLO me\r\nMAIL FROM:<bs@test.example> BODY=8BITMIME RET=HDRS ENVID=a+2Bb\r\nRCPT TO:<x@remote.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;X+40remote.example\r\nRCPT TO:<y>\r\nDATA\r\nSubject: bs\r\n\r\n..leading dot\r\nline\r\n.\r\nMAIL FROM:<>\r\nDATA\r\nRCPT TO:<z@remote.example> NOTIFY=BOGUS\r\nNOOP %s\r\nRSET\r\nVRFY root\r\nQUIT\r\n' "$long" |
+	"$P" sendmail -c "$C" -bs >"$W/bs.out"
+check "-bs exits 0" "0" "$?"
+tr -d '\r' <"$W/bs.out" | sed -E 's/queued as [0-9A-F]+/queued as ID/' >"$W/bs.txt"
+check "-bs replies" "220 host.test.example ESMTP postern
+250-host.test.example
+250-PIPELINING
+250-SIZE 30000000
+250-8BITMIME
+250-ENHANCEDSTATUSCODES
+250 DSN
+250 2.1.0 Ok
+250 2.1.5 Ok
+250 2.1.5 Ok
+354 End data with <CR><LF>.<CR><LF>
+250 2.0.0 Ok: queued as ID
+250 2.1.0 Ok
+554 5.5.1 Error: no valid recipients
+501 5.5.4 Error: Bad NOTIFY parameter syntax
+500 5.5.2 Error: line too long
+250 2.0.0 Ok
+502 5.5.1 VRFY command is disabled
+221 2.0.0 Bye" "$(cat "$W/bs.txt")"
+check "-bs: every reply ends in CRLF" "0" "$(grep -vc $'\r$' "$W/bs.out")"
+waitfor 50 settled
+id=$(sed -n 's/.*queued as \([0-9A-F]*\).*/\1/p' "$W/bs.out" | tr -d '\r')
+check "-bs: the queue id in the reply is the queued message" "$id" "$(id_of bs@test.example)"
+check "-bs: recipients, qualified" "x@remote.example y@test.example" "$(rcpts_of bs@test.example)"
+check "-bs: dot-unstuffed data, CRLF as LF" $'.leading dot\nline' "$(content "$id" | sed '1,/^$/d')"
+check "-bs: RET, ENVID (xtext-decoded), BODY" "HDRS a+b 8BITMIME" "$(record "$id" r) $(record "$id" e) $(record "$id" b)"
+check "-bs: ORCPT (xtext-decoded) and NOTIFY per recipient" "rfc822;X@remote.example rfc822;y@test.example $((2 | 4))" \
+	"$(record "$id" O | tr '\n' ' ')$(record "$id" N | head -n 1)"
+
+# A DATA cut short by the end of input queues nothing.
+before=$(ids | wc -l)
+printf 'HELO me\r\nMAIL FROM:<cut@test.example>\r\nRCPT TO:<x@remote.example>\r\nDATA\r\nSubject: cut\r\n\r\nno end' |
+	"$P" sendmail -c "$C" -bs >"$W/bs.out"
+waitfor 20 settled
+check "-bs: data without its ending dot is not queued" "$before" "$(ids | wc -l)"
+check "-bs: ... and is refused" "1" "$(grep -c '^451 4.3.0 Error: end of input within the message' "$W/bs.out")"
+
+# 11. qmgr down: 75 and a message, nothing left behind.
 stop_qmgr
 printf 'Subject: x\n\nx\n' | "$P" sendmail -c "$C" x@remote.example 2>"$W/err"
 check "qmgr down: exit 75 (EX_TEMPFAIL)" "75" "$?"
 check "qmgr down: says so" "1" "$(grep -c 'is postern running' "$W/err")"
+printf 'HELO me\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n' |
+	"$P" sendmail -c "$C" -bs | tr -d '\r' >"$W/bs.out"
+check "-bs with qmgr down: 451 after DATA, session goes on" "451 4.3.0 Error: connect to|250 2.0.0 Ok|221 2.0.0 Bye" \
+	"$(grep -o '^451 4.3.0 Error: connect to' "$W/bs.out")|$(tail -n 2 "$W/bs.out" | paste -sd '|')"
 finish
