@@ -28,6 +28,9 @@
 #define FOLD_WIDTH 78
 /* Cut a word with no space at this many bytes (lines stay under 998). */
 #define FOLD_HARD 900
+/* The MIME boundary before a uniqueness suffix "=XXXXXXXX": 61 + 9 is
+ * RFC 2046's limit of 70. */
+#define BOUNDARY_BASE_MAX 61
 
 static const char *const subjects[] = {
 	[DSN_FAILURE] = "Undelivered Mail Returned to Sender",
@@ -448,7 +451,9 @@ int dsn_compose(const struct dsn_input *in, int out_fd, char *err, size_t errlen
 	sb_init(&bnd, 0);
 	add_bchars(&bnd, in->queue_id, 20);
 	sb_printf(&bnd, ".%lld/", (long long)t);
-	add_bchars(&bnd, host, 40);
+	/* At most 70 characters (RFC 2046), with room for "=%08x". */
+	if (bnd.len < BOUNDARY_BASE_MAX)
+		add_bchars(&bnd, host, BOUNDARY_BASE_MAX - bnd.len);
 	size_t base = bnd.len;
 	for (unsigned tries = 0;; tries++) {
 		if (!occurs(&orig, sb_str(&bnd)) && !occurs(&text, sb_str(&bnd)) &&

@@ -379,6 +379,25 @@ static void test_boundary_collision(void **state)
 	close(fd);
 }
 
+/* A long host name still gives a boundary within RFC 2046's 70. */
+static void test_boundary_length(void **state)
+{
+	(void)state;
+	int fd = content_fd(orig_msg, sizeof(orig_msg) - 1);
+	struct dsn_input in = base_input(fd, bounce_rcpt, 1);
+	in.reporting_mta = "a-very-long-host-name.in.a.very-long-subdomain.of-an-example.example.org";
+	in.queue_id = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	char path[64];
+	int rc;
+	char *out = compose(&in, &rc, path, sizeof(path));
+	assert_int_equal(rc, 0);
+	char *b = strstr(out, "boundary=\"") + 10;
+	assert_true(strchr(b, '"') - b <= 61);
+	free(out);
+	unlink(path);
+	close(fd);
+}
+
 /* A content descriptor shorter than content_len is an error, not garbage. */
 static void test_short_content(void **state)
 {
@@ -403,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_delay_and_success),
 		cmocka_unit_test(test_hostile_envelope),
 		cmocka_unit_test(test_boundary_collision),
+		cmocka_unit_test(test_boundary_length),
 		cmocka_unit_test(test_short_content),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
