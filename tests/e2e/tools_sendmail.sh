@@ -99,6 +99,29 @@ check "-t, no recipient headers: exit 64" "64" "$?"
 printf 'x\n' | "$P" sendmail -c "$C" -N sometimes x@y 2>/dev/null
 check "bad -N: exit 64" "64" "$?"
 
+# 7b. Command lines real programs use: cron, mailx, PHP's mail().
+printf 'Subject: cron\n\nout\n' | "$P" sendmail -c "$C" -FCronDaemon -i -B8BITMIME -oem -f cron@test.example croncheck
+check "cron's command line" "0" "$?"
+printf 'To: php@remote.example\nSubject: php\n\nbody\n' | "$P" sendmail -c "$C" -t -i -f php@test.example
+check "PHP mail()'s command line" "0" "$?"
+printf 'Subject: mailx\n\nbody\n' | "$P" sendmail -c "$C" -i -f mailx@test.example -- mx@remote.example
+check "mailx's command line (--)" "0" "$?"
+waitfor 50 settled
+check "cron: -F name in From:" 'From: CronDaemon <cron@test.example>' "$(content "$(id_of cron@test.example)" | grep '^From:')"
+check "cron: unqualified recipient" "croncheck@test.example" "$(rcpts_of cron@test.example)"
+
+# 7c. A header block past header_size_limit: the rest is body, nothing lost.
+python3 -c '
+import sys
+sys.stdout.write("Subject: big headers\n")
+for i in range(3000): sys.stdout.write("X-Filler-%d: %s\n" % (i, "y" * 50))
+sys.stdout.write("\nbody end\n")' | "$P" sendmail -c "$C" -f bighead@test.example bh@remote.example
+check "oversized header block accepted" "0" "$?"
+waitfor 50 settled
+content "$(id_of bighead@test.example)" >"$W/bh"
+check "oversized header block: every line kept" "3000 1" \
+	"$(grep -c '^X-Filler-' "$W/bh") $(grep -c '^body end$' "$W/bh")"
+
 # 8. Program names: sendmail, mailq, newaliases.
 mkdir "$W/bin"
 for n in sendmail mailq newaliases; do ln -s "$P" "$W/bin/$n"; done
