@@ -141,11 +141,16 @@ install: all
 	for f in main.cf master.cf; do \
 	  [ -e $(DESTDIR)$(SYSCONFDIR)/$$f ] || install -m 644 conf/$$f $(DESTDIR)$(SYSCONFDIR)/$$f; done
 
+# sendmail, mailq and newaliases as links to postern (it acts by the name
+# it is run under); kept apart so postern can sit beside a real Postfix.
+install-compat: install
+	for n in sendmail mailq newaliases; do ln -sf postern $(DESTDIR)$(BINDIR)/$$n; done
+
 clean:
 	rm -rf build build-san build-fuzz
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
 
-.PHONY: all unit fuzz fuzz-build deps check run install clean format
+.PHONY: all unit fuzz fuzz-build deps check run install install-compat clean format
 -include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
