@@ -95,7 +95,11 @@ $(foreach p,$(DAEMONS),$(eval $(call daemon_rule,$(p))))
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LIBCOMMON) $(LIBS) -lcmocka
+
+# Unit tests of daemon code link the objects they test.
+$(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
+$(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
 
 unit: $(UNIT_BINS)
 
@@ -105,7 +109,11 @@ FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
 	@mkdir -p build-fuzz
 	@echo "  FUZZ    $@"
-	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(LIBS)
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(filter-out tests/fuzz/% common/%,$^) $(COMMON_SRC) $(LIBS)
+
+# Fuzz targets of code outside common/ compile it in as well.
+build-fuzz/fuzz_addrlist: tools/addrlist.c
+build-fuzz/fuzz_dsn: queue/dsn.c
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -134,11 +142,16 @@ install: all
 	  [ -e $(DESTDIR)$(SYSCONFDIR)/$$f ] || install -m 644 conf/$$f $(DESTDIR)$(SYSCONFDIR)/$$f; done
 	[ -n "$(DESTDIR)" ] || [ "$$(id -u)" != 0 ] || tools/mkusers.sh
 
+# sendmail, mailq and newaliases as links to postern (it acts by the name
+# it is run under); kept apart so postern can sit beside a real Postfix.
+install-compat: install
+	for n in sendmail mailq newaliases; do ln -sf postern $(DESTDIR)$(BINDIR)/$$n; done
+
 clean:
 	rm -rf build build-san build-fuzz
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
 
-.PHONY: all unit fuzz fuzz-build deps check run install clean format
+.PHONY: all unit fuzz fuzz-build deps check run install install-compat clean format
 -include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)

@@ -20,6 +20,22 @@
 /* -o overrides and arguments per master.cf service. */
 #define MASTERCF_ARGS_MAX 1024
 
+/* DSN composition: one envelope value (address, ORCPT, ENVID,
+ * diagnostic text) as shown in a report; longer ones are cut. */
+#define DSN_VALUE_MAX 2000
+/* postern sendmail: the header block it parses (for -t and the headers
+ * it adds); Postfix's header_size_limit applies below this. */
+#define SENDMAIL_HEADER_MAX (1024 * 1024)
+/* postern sendmail: recipients on the command line and from -t. */
+#define SENDMAIL_RCPTS_MAX 10000
+/* postern sendmail -bs: one SMTP command line (RFC 5321 allows 512;
+ * this leaves room for long parameters). */
+#define SENDMAIL_SMTP_LINE_MAX 2048
+/* Address lists in headers (postern sendmail -t): one address, and the
+ * nesting of (comments). */
+#define ADDRLIST_ADDR_MAX 2048
+#define ADDRLIST_COMMENT_DEPTH 32
+
 /* Map source files (postmap input, regexp, pcre, cidr, aliases). */
 #define MAP_LINE_MAX (64 * 1024)
 /* Lookup keys and values. */
@@ -55,5 +71,15 @@
 /* Nesting of repetitions of parts that can match the empty string,
  * e.g. "((a*)+)+"; copying repetitions ("+") count against half. */
 #define MAP_REGEXP_EMPTY_LOOPS_MAX 6
+
+/*
+ * Queue files (common/qfile.c): one envelope field (address, ORCPT,
+ * ENVID, client attribute), recipients per message, one deferral reason
+ * and a whole defer log.
+ */
+#define QFILE_FIELD_MAX 4096
+#define QFILE_RCPTS_MAX 100000
+#define QFILE_REASON_MAX 2048
+#define QFILE_DEFER_LOG_MAX (16 * 1024 * 1024)
 
 #endif

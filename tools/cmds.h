@@ -16,6 +16,9 @@ int cmd_stop(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_flush(int argc, char **argv);
+int cmd_sendmail(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_super(int argc, char **argv);
 
 /* Shared by the verbs: print usage text and return 2. */
 int cmd_usage(const char *text);

@@ -3,11 +3,14 @@
  * verb's function.  Runs as the invoking user; reads configuration and
  * tables, never network input.
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmds.h"
 #include "log.h"
+#include "xalloc.h"
 
 static const struct {
 	const char *name;
@@ -24,7 +27,35 @@ static const struct {
 	{"reload", cmd_reload, "re-read the configuration, restart the daemons"},
 	{"status", cmd_status, "whether the mail system is running (exit 0/1)"},
 	{"flush", cmd_flush, "ask the queue manager to retry deferred mail now"},
+	{"sendmail", cmd_sendmail, "submit a message (like sendmail)"},
+	{"queue", cmd_queue, "list or flush the queue (like postqueue/mailq)"},
+	{"super", cmd_super, "delete, hold, release, requeue messages (like postsuper)"},
 };
+
+/*
+ * Installed under another name (make install-compat links): sendmail,
+ * mailq and newaliases behave as Postfix's, the name being the verb.
+ */
+static int as_compat_name(int argc, char **argv, const char *base)
+{
+	log_init(base, LOG_TO_STDERR, NULL);
+	if (strcmp(base, "sendmail") == 0)
+		return cmd_sendmail(argc, argv);
+	/* mailq [-c DIR] [-v]: the queue listing; newaliases [-c DIR]:
+	 * postern alias.  Their other arguments pass through. */
+	char **nargv = xcalloc((size_t)argc + 2, sizeof(*nargv));
+	int n = 0;
+	bool mailq = strcmp(base, "mailq") == 0;
+	nargv[n++] = (char *)(mailq ? "queue" : "alias");
+	if (mailq)
+		nargv[n++] = (char *)"-p";
+	for (int i = 1; i < argc; i++)
+		nargv[n++] = argv[i];
+	nargv[n] = NULL;
+	int rc = mailq ? cmd_queue(n, nargv) : cmd_alias(n, nargv);
+	free(nargv);
+	return rc;
+}
 
 int cmd_usage(const char *text)
 {
@@ -42,6 +73,11 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+	const char *base = argv[0] != NULL ? strrchr(argv[0], '/') : NULL;
+	base = base != NULL ? base + 1 : argv[0] != NULL ? argv[0] : "postern";
+	if (strcmp(base, "sendmail") == 0 || strcmp(base, "mailq") == 0 ||
+	    strcmp(base, "newaliases") == 0)
+		return as_compat_name(argc, argv, base);
 	log_init("postern", LOG_TO_STDERR, NULL);
 	if (argc < 2)
 		return usage();
