@@ -1,0 +1,17 @@
+/*
+ * smtpd_session.h - one SMTP session: the command state machine,
+ * replies, DATA/BDAT reception into the queue.  Owned by smtpd.c's
+ * accept loop.
+ */
+#ifndef POSTERN_SMTPD_SESSION_H
+#define POSTERN_SMTPD_SESSION_H
+
+#include <sys/socket.h>
+
+struct smtpd_server;
+
+/* Take over a connected socket; the session frees itself at the end. */
+void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa,
+                   socklen_t salen);
+
+#endif
