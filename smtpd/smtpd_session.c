@@ -85,6 +85,17 @@ struct session {
 
 static void process(struct session *s);
 
+/* "RCPT", "UNKNOWN", ...: command names as Postfix logs them. */
+static const char *verb_upper(enum smtp_verb v, char *buf, size_t len)
+{
+	const char *n = smtp_verb_name(v);
+	size_t i;
+	for (i = 0; n[i] && i + 1 < len; i++)
+		buf[i] = (char)(n[i] >= 'a' && n[i] <= 'z' ? n[i] - 32 : n[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
 static const char *log_id(const struct session *s)
 {
 	return s->q.sock >= 0 ? s->q.id : "NOQUEUE";
@@ -206,8 +217,9 @@ static void reply(struct session *s, const char *fmt, ...)
 	s->errors++;
 	if (s->errors >= s->srv->hard_errors && s->srv->hard_errors > 0) {
 		out_line(s, line);
-		log_info("too many errors after %s from %s[%s]", smtp_verb_name(s->last_verb),
-		         s->name, s->addr);
+		char vb[16];
+		log_info("too many errors after %s from %s[%s]",
+		         verb_upper(s->last_verb, vb, sizeof(vb)), s->name, s->addr);
 		char bye[300];
 		snprintf(bye, sizeof(bye), "421 4.7.0 %s Error: too many errors", s->srv->myhostname);
 		out_line(s, bye);
@@ -775,14 +787,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;
 	(void)bev;
-	const char *verb = s->state == S_DATA ? "DATA" : s->state == S_BDAT ? "BDAT"
-	                   : s->last_verb == SMTP_UNKNOWN ? "CONNECT"
-	                                                  : smtp_verb_name(s->last_verb);
 	char up[16];
-	size_t i;
-	for (i = 0; verb[i] && i + 1 < sizeof(up); i++)
-		up[i] = (char)(verb[i] >= 'a' && verb[i] <= 'z' ? verb[i] - 32 : verb[i]);
-	up[i] = '\0';
+	if (s->state == S_DATA || s->state == S_BDAT)
+		snprintf(up, sizeof(up), "%s", s->state == S_DATA ? "DATA" : "BDAT");
+	else if (s->counts[SMTP_UNKNOWN][1] == 0 && s->last_verb == SMTP_UNKNOWN)
+		snprintf(up, sizeof(up), "CONNECT");
+	else
+		verb_upper(s->last_verb, up, sizeof(up));
 	if (what & BEV_EVENT_TIMEOUT) {
 		log_info("timeout after %s from %s[%s]", up, s->name, s->addr);
 		char bye[300];
