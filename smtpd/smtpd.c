@@ -79,6 +79,11 @@ void smtpd_session_gone(struct smtpd_server *s, const char *addr)
 			ht_put(s->per_client, addr, (void *)(n - 1));
 	}
 	s->sessions--;
+	if (s->stopping) {
+		if (s->sessions == 0)
+			event_base_loopbreak(s->base);
+		return;
+	}
 	if (s->maxproc <= 0 || s->sessions < s->maxproc)
 		listeners_enable(true);
 }
@@ -153,12 +158,32 @@ static int bind_spec(const char *spec)
 	return bind_one(*h ? h : NULL, port);
 }
 
+static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_base_loopbreak(srv.base);
+}
+
+/* SIGTERM: stop accepting, tell every client 421, end when the replies
+ * are out (at most a few seconds later). */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	(void)arg;
+	if (srv.stopping)
+		return;
 	log_info("terminating on signal %d", (int)sig);
-	event_base_loopbreak(srv.base);
+	listeners_enable(false);
+	srv.stopping = true;
+	session_shutdown_all();
+	if (srv.sessions <= 0) {
+		event_base_loopbreak(srv.base);
+		return;
+	}
+	static struct timeval tv = {5, 0};
+	event_base_once(srv.base, -1, EV_TIMEOUT, on_stop_timer, NULL, &tv);
 }
 
 /* Remove "-l ADDR" (ours) before daemon_init() sees the arguments. */

@@ -25,6 +25,7 @@ struct smtpd_server {
 	struct event *listeners[64];
 	size_t nlisteners;
 	bool accepting;
+	bool stopping;
 	long sessions;
 
 	/* Settings. */

@@ -43,6 +43,7 @@
 enum sstate { S_DNS, S_CMD, S_SKIPLINE, S_DATA, S_BDAT, S_CLOSING };
 
 struct session {
+	struct session *next, *prev; /* all sessions */
 	struct smtpd_server *srv;
 	struct bufferevent *bev;
 	int fd;
@@ -84,6 +85,7 @@ struct session {
 };
 
 static void process(struct session *s);
+static struct session *sessions;
 
 /* "RCPT", "UNKNOWN", ...: command names as Postfix logs them. */
 static const char *verb_upper(enum smtp_verb v, char *buf, size_t len)
@@ -141,6 +143,12 @@ static void session_free(struct session *s)
 		event_free(s->sleep_ev);
 	if (s->held)
 		evbuffer_free(s->held);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
 	if (s->bev)
 		bufferevent_free(s->bev); /* closes fd */
 	else if (s->fd >= 0)
@@ -932,6 +940,10 @@ void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa, 
 		smtpd_session_gone(srv, NULL);
 		return;
 	}
+	s->next = sessions;
+	if (sessions)
+		sessions->prev = s;
+	sessions = s;
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_MAX);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	if (srv->dns != NULL && s->client.family != 0) {
@@ -949,4 +961,24 @@ void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa, 
 		free(q);
 	}
 	greet(s);
+}
+
+void session_shutdown_all(void)
+{
+	struct session *s = sessions, *next;
+	for (; s != NULL; s = next) {
+		next = s->next;
+		if (s->state == S_CLOSING || s->state == S_DNS)
+			continue;
+		reset_transaction(s);
+		if (s->held) {
+			bufferevent_write_buffer(s->bev, s->held);
+			evbuffer_free(s->held);
+			s->held = NULL;
+		}
+		char bye[300];
+		snprintf(bye, sizeof(bye), "421 4.3.2 %s Service shutting down", s->srv->myhostname);
+		out_line(s, bye);
+		close_after_reply(s);
+	}
 }

@@ -14,4 +14,9 @@ struct smtpd_server;
 void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa,
                    socklen_t salen);
 
+/* Shutting down: every session gets "421 4.3.2 ... Service shutting
+ * down" (an open transaction is abandoned, nothing was acknowledged for
+ * it) and ends once the reply is written. */
+void session_shutdown_all(void);
+
 #endif

@@ -109,6 +109,28 @@ if command -v swaks >/dev/null; then
 else
 	echo "ok - skipped: swaks not installed"
 fi
+# SIGTERM: a client in mid-transaction gets 421, nothing is queued.
+n0=$(ls "$T/A/q/incoming" | grep -vc env)
+out=$(python3 - "$PA" "$PIDA" <<'PY'
+import os, signal, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<root@mx.example>\r\nDATA\r\npartial\r\n")
+for _ in range(4):
+    f.readline()
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+print(f.readline().decode().strip())
+PY
+)
+sleep 0.5
+if [ "$out" = "421 4.3.2 mx.example Service shutting down" ] && [ "$(ls "$T/A/q/incoming" | grep -vc env)" = "$n0" ] &&
+	[ -z "$(ls "$T/A/q/tmp")" ] && ! kill -0 "$PIDA" 2>/dev/null; then
+	echo "ok - SIGTERM: 421 to a client in DATA, nothing queued, smtpd exits"
+else
+	echo "not ok - SIGTERM: got '$out'"; rc=1
+fi
+
 if [ $rc -ne 0 ]; then
 	echo "# smtpd A log:"; tail -20 "$T/A.log" | sed 's/^/# /'
 	echo "# smtpd B log:"; tail -20 "$T/B.log" | sed 's/^/# /'
