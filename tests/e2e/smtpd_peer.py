@@ -99,6 +99,9 @@ def serve(conn):
 
 
 def main():
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     for d in ("tmp", "incoming", "private"):
         os.makedirs(os.path.join(QDIR, d), exist_ok=True)
     path = os.path.join(QDIR, "private", "qmgr")
