@@ -39,6 +39,9 @@
 #define CONTENT_FLUSH (64 * 1024)
 /* Input buffered per session before we stop reading. */
 #define INPUT_MAX (256 * 1024)
+/* Replies a client has not read yet: past this, its commands wait (a
+ * client that pipelines without reading cannot make us buffer more). */
+#define OUTPUT_MAX (256 * 1024)
 
 enum sstate { S_DNS, S_CMD, S_SKIPLINE, S_DATA, S_BDAT, S_CLOSING };
 
@@ -61,6 +64,7 @@ struct session {
 	unsigned counts[SMTP_NVERBS][2]; /* ok, total */
 	long errors;
 	bool paused;
+	bool out_blocked;
 	struct event *sleep_ev;
 	struct evbuffer *held; /* replies held back by the error sleep */
 
@@ -163,8 +167,15 @@ static void session_free(struct session *s)
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
-	if (s->state == S_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
+	if (s->state == S_CLOSING && pending == 0) {
 		session_free(s);
+		return;
+	}
+	if (s->out_blocked && pending <= OUTPUT_MAX / 2) {
+		s->out_blocked = false;
+		process(s);
+	}
 }
 
 static void close_after_reply(struct session *s)
@@ -735,6 +746,11 @@ static void process(struct session *s)
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	char line[SMTP_LINE_MAX + 3];
 	while (!s->paused && s->state != S_CLOSING && s->state != S_DNS) {
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUTPUT_MAX) {
+			s->out_blocked = true;
+			bufferevent_disable(s->bev, EV_READ);
+			return;
+		}
 		if (s->state == S_DATA) {
 			feed_data(s, in);
 			if (s->state == S_DATA)
@@ -781,7 +797,7 @@ static void process(struct session *s)
 		line[len] = '\0';
 		command(s, line, len);
 	}
-	if (s->state != S_CLOSING && s->state != S_DNS && !s->paused)
+	if (s->state != S_CLOSING && s->state != S_DNS && !s->paused && !s->out_blocked)
 		bufferevent_enable(s->bev, EV_READ);
 }
 
@@ -802,6 +818,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		snprintf(up, sizeof(up), "CONNECT");
 	else
 		verb_upper(s->last_verb, up, sizeof(up));
+	if (s->state == S_CLOSING) { /* the last reply could not be written */
+		session_free(s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		log_info("timeout after %s from %s[%s]", up, s->name, s->addr);
 		char bye[300];
@@ -945,6 +965,7 @@ void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa, 
 		sessions->prev = s;
 	sessions = s;
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_MAX);
+	bufferevent_setwatermark(s->bev, EV_WRITE, OUTPUT_MAX / 2, 0);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	if (srv->dns != NULL && s->client.family != 0) {
 		struct dnsq *q = xcalloc(1, sizeof(*q));

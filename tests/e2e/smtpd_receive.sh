@@ -83,7 +83,7 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 
-python3 "$HERE/smtpd_tests.py" "$PA" "$PB" "$T/A/q/incoming" "$T/A.log" "$T/B.log"
+python3 "$HERE/smtpd_tests.py" "$PA" "$PB" "$T/A/q/incoming" "$T/A.log" "$T/B.log" "$PIDA"
 rc=$?
 
 # Privileges: started as root, smtpd must run as network_user.

@@ -6,6 +6,7 @@ import os, re, smtplib, socket, sys, threading, time
 
 PA, PB = int(sys.argv[1]), int(sys.argv[2])
 INCOMING, LOGA, LOGB = sys.argv[3], sys.argv[4], sys.argv[5]
+PIDA = int(sys.argv[6])
 failed = 0
 
 
@@ -111,6 +112,29 @@ ok(r.reply() == "250 2.0.0 Ok", "command line at the limit (2048) accepted")
 r.send(b"NOOP " + b"y" * 2044 + b"\r\n")
 ok(r.reply() == "500 5.5.2 Error: line too long", "command line one past the limit refused")
 r.cmd("QUIT")
+
+# --- a client that pipelines without reading replies: bounded memory
+def rss_kb(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+r = session()
+base = rss_kb(PIDA)
+r.s.settimeout(0.5)
+sent = 0
+chunk = b"NOOP\r\n" * 10000
+try:
+    for _ in range(1000):  # up to 60 MB; the send stalls long before
+        r.s.sendall(chunk)
+        sent += 10000
+except socket.timeout:
+    pass
+grown = rss_kb(PIDA) - base
+ok(grown < 32 * 1024, "unread pipelined replies: smtpd memory stays bounded", "%d kB for %d NOOPs" % (grown, sent))
+r.close()
 
 # --- a message with smtplib; the Received: header
 before = msgs()
