@@ -68,7 +68,7 @@ static bool domain_ok(const char *d, size_t *len)
 		if (++label > 63)
 			return false;
 	}
-	if (d[n - 1] == '-')
+	if (label == 0 || d[n - 1] == '-')
 		return false;
 	*len = n;
 	return true;
@@ -160,8 +160,10 @@ bool smtp_addr_parse(const char *s, size_t len, bool allow_null, struct smtp_cmd
 		if (!literal_ok(s + i, dl))
 			return false;
 		c->addr_literal = true;
-	} else if (!domain_ok(s + i, &dl)) {
-		return false;
+	} else {
+		size_t check = dl; /* the trailing dot stays, as Postfix shows it */
+		if (!domain_ok(s + i, &check))
+			return false;
 	}
 	c->at = o;
 	c->addr[o++] = '@';

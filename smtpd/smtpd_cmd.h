@@ -43,8 +43,9 @@ struct smtp_cmd {
 	size_t arglen;
 
 	/* MAIL / RCPT. */
-	/* Internal form: quotes removed, source route dropped, trailing
-	 * dot of the domain removed.  "" is the null sender. */
+	/* Internal form: quotes removed, source route dropped (a trailing
+	 * dot of the domain is kept: routing ignores it).  "" is the null
+	 * sender. */
 	char addr[SMTP_ADDR_MAX + 1];
 	/* The address as the client wrote it inside <> (for logs). */
 	char addr_ext[SMTP_ADDR_MAX + 1];

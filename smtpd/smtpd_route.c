@@ -409,9 +409,13 @@ static void classify(struct route *r, const struct smtp_cmd *c, struct dest *d)
 	for (size_t i = 0; i < at; i++)
 		d->local[i] = (char)tolower((unsigned char)c->addr[i]);
 	d->local[at] = '\0';
-	if (c->at != (size_t)-1)
-		for (size_t i = at + 1, o = 0; c->addr[i]; i++)
+	if (c->at != (size_t)-1) {
+		size_t o = 0;
+		for (size_t i = at + 1; c->addr[i]; i++)
 			d->domain[o++] = (char)tolower((unsigned char)c->addr[i]);
+		if (o > 0 && d->domain[o - 1] == '.')
+			d->domain[--o] = '\0';
+	}
 	d->routed = strpbrk(d->local, "@%!") != NULL;
 	if (d->domain[0] == '\0') {
 		d->is_local = 1;

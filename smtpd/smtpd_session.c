@@ -443,6 +443,9 @@ static void do_rcpt(struct session *s, const struct smtp_cmd *c)
 		snprintf(r->addr, l, "%s@%s", c->addr, srv->myhostname);
 	} else {
 		r->addr = xstrdup(c->addr);
+		size_t l = strlen(r->addr);
+		if (l > 0 && r->addr[l - 1] == '.') /* "user@example.com." */
+			r->addr[l - 1] = '\0';
 	}
 	r->orcpt = c->has_orcpt ? xstrdup(c->orcpt) : NULL;
 	r->notify = c->notify;
@@ -523,16 +526,14 @@ static void finish_content(struct session *s, const char *what, bool bdat)
 
 static void do_data(struct session *s)
 {
+	/* As Postfix: "need RCPT" outside a transaction, "no valid
+	 * recipients" inside one. */
 	if (!s->mail) {
-		reply(s, "503 5.5.1 Error: need MAIL command");
+		reply(s, "503 5.5.1 Error: need RCPT command");
 		return;
 	}
 	if (s->bdat_started) {
 		reply(s, "503 5.5.1 Error: DATA after BDAT");
-		return;
-	}
-	if (s->rcpt_tried == 0) {
-		reply(s, "503 5.5.1 Error: need RCPT command");
 		return;
 	}
 	if (s->nrcpt == 0) {
@@ -551,8 +552,6 @@ static void do_bdat(struct session *s, const struct smtp_cmd *c)
 	s->bdat_last = c->last;
 	s->bdat_err = NULL;
 	if (!s->mail)
-		s->bdat_err = "503 5.5.1 Error: need MAIL command";
-	else if (s->rcpt_tried == 0)
 		s->bdat_err = "503 5.5.1 Error: need RCPT command";
 	else if (s->nrcpt == 0)
 		s->bdat_err = "554 5.5.1 Error: no valid recipients";

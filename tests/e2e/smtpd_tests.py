@@ -82,10 +82,10 @@ for kw in ("PIPELINING", "SIZE 30000000", "8BITMIME", "ENHANCEDSTATUSCODES", "SM
 ok(r.cmd("HELP").startswith("214 "), "HELP")
 ok(r.cmd("NOOP") == "250 2.0.0 Ok", "NOOP")
 ok(r.cmd("RCPT TO:<root@mx.example>") == "503 5.5.1 Error: need MAIL command", "RCPT before MAIL")
-ok(r.cmd("DATA") == "503 5.5.1 Error: need MAIL command", "DATA before MAIL")
+ok(r.cmd("DATA") == "503 5.5.1 Error: need RCPT command", "DATA before MAIL")
 ok(r.cmd("MAIL FROM:<a@b.example>") == "250 2.1.0 Ok", "MAIL")
 ok(r.cmd("MAIL FROM:<a@b.example>") == "503 5.5.1 Error: nested MAIL command", "nested MAIL")
-ok(r.cmd("DATA") == "503 5.5.1 Error: need RCPT command", "DATA before RCPT")
+ok(r.cmd("DATA") == "554 5.5.1 Error: no valid recipients", "DATA before RCPT")
 ok(r.cmd("RCPT TO:<nosuch@mx.example>") ==
    "550 5.1.1 <nosuch@mx.example>: Recipient address rejected: User unknown in local recipient table",
    "unknown local user: 550 5.1.1 at RCPT")
@@ -203,7 +203,7 @@ new = sorted(set(msgs()) - set(before))
 ok(len(new) == 1 and content(new[0]).endswith(b"first part second part\n.\nnot the end\n"),
    "BDAT content kept as sent (no dot handling)")
 r.send(b"BDAT 5 LAST\r\nhello")
-ok(r.reply() == "503 5.5.1 Error: need MAIL command", "BDAT without MAIL: chunk read and refused")
+ok(r.reply() == "503 5.5.1 Error: need RCPT command", "BDAT without MAIL: chunk read and refused")
 ok(r.cmd("NOOP") == "250 2.0.0 Ok", "session in step after a refused BDAT chunk")
 r.cmd("QUIT")
 
@@ -240,7 +240,7 @@ for rcpt, shown in [
     ("elsewhere.example!x@mx.example", "elsewhere.example!x@mx.example"),
     ('"x@elsewhere.example"@mx.example', "x@elsewhere.example@mx.example"),
     ('"x%elsewhere.example"@mx.example', "x%elsewhere.example@mx.example"),
-    ("x@elsewhere.example.", "x@elsewhere.example"),
+    ("x@elsewhere.example.", "x@elsewhere.example."),
     ("root@[192.0.2.1]", "root@[192.0.2.1]"),
     ("x@mx.example.elsewhere.example", "x@mx.example.elsewhere.example"),
 ]:

@@ -122,7 +122,8 @@ static void test_rcpt(void **state)
 	assert_string_equal(c.addr, "a\"b@c");
 	assert_false(parse("RCPT TO:<x@elsewhere.example@ours.example>"));
 	assert_true(parse("RCPT TO:<user@example.com.>"));
-	assert_string_equal(c.addr, "user@example.com");
+	assert_string_equal(c.addr, "user@example.com.");
+	assert_false(parse("RCPT TO:<user@example.com..>"));
 	assert_false(parse("RCPT TO:<user@example..com>"));
 	assert_false(parse("RCPT TO:<user@-bad->"));
 	assert_false(parse("RCPT TO:<user@>"));
