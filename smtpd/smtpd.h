@@ -22,6 +22,7 @@ struct smtpd_server {
 	struct evdns_base *dns; /* NULL: smtpd_peername_lookup = no */
 	struct route *route;
 	struct htable *per_client; /* client address -> open sessions */
+	struct htable *hosts;      /* /etc/hosts: address -> first name */
 	struct event *listeners[64];
 	size_t nlisteners;
 	bool accepting;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "htable.h"
 #include "log.h"
 #include "netaddr.h"
 #include "proto.h"
@@ -637,9 +638,7 @@ static void command(struct session *s, const char *line, size_t len)
 			close_after_reply(s);
 			return;
 		}
-		reply(s, "%s", c.err);
-		if (c.verb == SMTP_MAIL || c.verb == SMTP_RCPT)
-			log_reject(s, c.verb == SMTP_MAIL ? "MAIL" : "RCPT", c.err, NULL);
+		reply(s, "%s", c.err); /* Postfix logs no reject line for syntax */
 		return;
 	}
 	switch (c.verb) {
@@ -966,7 +965,12 @@ void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa, 
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_MAX);
 	bufferevent_setwatermark(s->bev, EV_WRITE, OUTPUT_MAX / 2, 0);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-	if (srv->dns != NULL && s->client.family != 0) {
+	const char *known = srv->hosts ? ht_get(srv->hosts, s->addr) : NULL;
+	if (known != NULL) {
+		/* /etc/hosts, read at start-up: the system resolver's first
+		 * source, and the only one that knows "localhost". */
+		snprintf(s->name, sizeof(s->name), "%s", known);
+	} else if (srv->dns != NULL && s->client.family != 0) {
 		struct dnsq *q = xcalloc(1, sizeof(*q));
 		q->s = s;
 		struct evdns_request *r;
