@@ -464,8 +464,9 @@ static void received_header(struct session *s, struct strbuf *h)
 		snprintf(date, sizeof(date), "Thu, 01 Jan 1970 00:00:00 +0000 (UTC)");
 	sb_printf(h, "Received: from %s (%s [%s])\n", s->helo[0] ? s->helo : s->name, s->name,
 	          s->rfc_addr);
+	/* RFC 6531 names the protocol UTF8SMTP when SMTPUTF8 was asked for. */
 	sb_printf(h, "\tby %s (%s) with %s id %s", s->srv->myhostname, s->srv->mail_name,
-	          s->esmtp ? "ESMTP" : "SMTP", s->q.id);
+	          s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP", s->q.id);
 	if (s->nrcpt == 1)
 		sb_printf(h, "\n\tfor <%s>; %s\n", s->rcpts[0].addr, date);
 	else

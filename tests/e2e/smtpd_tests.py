@@ -174,6 +174,18 @@ ok(len(new) == 1 and re.match(rb"Received: from helo\.example \(unknown \[127\.0
                               rb"\tby mx\.example \(postern\) with ESMTP id \w+;\n\t\w{3}, ",
                               content(new[0])), "Received: header with several recipients")
 
+# SMTPUTF8: UTF-8 addresses, "with UTF8SMTP" as Postfix writes it
+before = msgs()
+r = session()
+ok(r.cmd("MAIL FROM:<j\u00f6rg@b\u00fc.example> SMTPUTF8") == "250 2.1.0 Ok", "SMTPUTF8 sender")
+ok(r.cmd("RCPT TO:<root@mx.example>") == "250 2.1.5 Ok", "SMTPUTF8 recipient")
+r.cmd("DATA")
+ok(r.cmd("Subject: utf8\r\n\r\nx\r\n.").startswith("250 2.0.0 Ok: queued as"), "SMTPUTF8 message queued")
+r.cmd("QUIT")
+new = sorted(set(msgs()) - set(before))
+ok(len(new) == 1 and b"\n\tby mx.example (postern) with UTF8SMTP id " in content(new[0]),
+   "Received: with UTF8SMTP")
+
 # --- PIPELINING: a whole transaction in one packet
 before = msgs()
 r = Raw(PA)
