@@ -183,8 +183,11 @@ static void close_after_reply(struct session *s)
 {
 	s->state = S_CLOSING;
 	bufferevent_disable(s->bev, EV_READ);
+	/* Never free here: callers still hold s.  With nothing left to
+	 * write, on_write runs from the event loop and frees it. */
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		session_free(s);
+		bufferevent_trigger(s->bev, EV_WRITE,
+		                    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /* Write one reply line now (also used for multi-line replies). */
