@@ -302,11 +302,21 @@ static void log_reject(struct session *s, const char *cmd, const char *rep, cons
 	sb_free(&sb);
 }
 
+/* Client text for logs and headers: printable ASCII, the rest '?'. */
+static void printable(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < dstlen; i++)
+		dst[o++] = (src[i] > 0x20 && src[i] < 0x7f) || src[i] == ' ' ? src[i] : '?';
+	if (dstlen)
+		dst[o] = '\0';
+}
+
 static void do_ehlo(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtpd_server *srv = s->srv;
 	reset_transaction(s);
-	snprintf(s->helo, sizeof(s->helo), "%.*s", (int)c->arglen, c->arg);
+	printable(s->helo, sizeof(s->helo), c->arg, c->arglen);
 	s->esmtp = c->verb == SMTP_EHLO;
 	if (!s->esmtp) {
 		reply(s, "250 %s", srv->myhostname);
@@ -636,7 +646,9 @@ static void command(struct session *s, const char *line, size_t len)
 	s->last_verb = c.verb;
 	if (!ok) {
 		if (c.verb == SMTP_UNKNOWN && forbidden(line, len)) {
-			log_warn("non-SMTP command from %s[%s]: %.100s", s->name, s->addr, line);
+			char shown[101];
+			printable(shown, sizeof(shown), line, len);
+			log_warn("non-SMTP command from %s[%s]: %s", s->name, s->addr, shown);
 			s->counts[SMTP_UNKNOWN][1]++;
 			out_line(s, "221 2.7.0 Error: I can break rules, too. Goodbye.");
 			close_after_reply(s);
