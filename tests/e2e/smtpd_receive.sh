@@ -65,7 +65,7 @@ smtpd_hard_error_limit = 4
 smtpd_error_sleep_time = 1s
 EOT
 } >"$T/B/conf/main.cf"
-echo "smtp inet n - n - 3 smtpd" >"$T/B/conf/master.cf"
+printf 'smtp inet n - n - 3 smtpd\n  -o smtpd_helo_required=yes\n' >"$T/B/conf/master.cf"
 
 python3 "$HERE/smtpd_peer.py" "$T/A/q" >"$T/peerA.log" 2>&1 &
 pids+=($!)

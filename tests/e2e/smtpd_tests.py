@@ -186,6 +186,15 @@ new = sorted(set(msgs()) - set(before))
 ok(len(new) == 1 and b"\n\tby mx.example (postern) with UTF8SMTP id " in content(new[0]),
    "Received: with UTF8SMTP")
 
+# smtpd_recipient_limit (1000), pipelined in one write
+r = session()
+r.cmd("MAIL FROM:<a@b.example>")
+r.send(b"".join(b"RCPT TO:<root+%d@mx.example>\r\n" % i for i in range(1001)))
+reps = [r.reply() for _ in range(1001)]
+ok(all(x == "250 2.1.5 Ok" for x in reps[:1000]) and reps[1000] == "452 4.5.3 Error: too many recipients",
+   "smtpd_recipient_limit: recipient 1001 gets 452 4.5.3", reps[-1])
+r.cmd("QUIT")
+
 # --- PIPELINING: a whole transaction in one packet
 before = msgs()
 r = Raw(PA)
@@ -348,6 +357,13 @@ ok(rep == "421 4.7.0 mx.example Error: too many connections from 127.0.0.2",
    "smtpd_client_connection_count_limit: 421 4.7.0", rep)
 ok(c.closed(), "over the connection limit: disconnected")
 a.cmd("QUIT"), b.cmd("QUIT")
+
+# master.cf -o smtpd_helo_required=yes
+r = Raw(PB, "127.0.0.9")
+r.reply()
+ok(r.cmd("MAIL FROM:<a@b.example>") == "503 5.5.1 Error: send HELO/EHLO first",
+   "master.cf -o smtpd_helo_required=yes: MAIL before HELO refused")
+r.cmd("QUIT")
 
 # queue refuses: 452 4.3.1
 r = session(PB, "127.0.0.2")
