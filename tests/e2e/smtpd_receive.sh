@@ -56,7 +56,7 @@ recipient_delimiter = +
 EOT
 }
 { common "$T/A/q"; echo "message_size_limit = 30000000"; echo "smtpd_error_sleep_time = 0"; } >"$T/A/conf/main.cf"
-echo "smtp inet n - n - 600 smtpd" >"$T/A/conf/master.cf"
+echo "smtp inet n - y - 600 smtpd" >"$T/A/conf/master.cf" # chrooted when root
 { common "$T/B/q"; cat <<EOT
 smtpd_client_connection_count_limit = 2
 smtpd_timeout = 3s
@@ -91,6 +91,11 @@ if [ "$(id -u)" = 0 ]; then
 	uid=$(awk '/^Uid:/ {print $2}' "/proc/$PIDA/status")
 	if [ "$uid" = "$(id -u $user)" ]; then echo "ok - smtpd runs as $user (uid $uid)"
 	else echo "not ok - smtpd runs as uid $uid, not $user"; rc=1; fi
+	root=$(readlink "/proc/$PIDA/root")
+	if [ "$root" = "$T/A/q" ]; then echo "ok - smtpd is chrooted to queue_directory"
+	else echo "not ok - smtpd root is $root, not $T/A/q"; rc=1; fi
+	if grep -q '^CapEff:[[:space:]]*0*$' "/proc/$PIDA/status"; then echo "ok - smtpd has no effective capabilities"
+	else echo "not ok - smtpd keeps capabilities: $(grep CapEff /proc/$PIDA/status)"; rc=1; fi
 else
 	echo "ok - skipped: privilege drop check needs root"
 fi
