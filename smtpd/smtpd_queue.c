@@ -2,8 +2,9 @@
  * smtpd_queue.c - client of qmgr's private/qmgr socket (see
  * smtpd_queue.h).  Runs in smtpd, after privileges are dropped.  Input:
  * qmgr's records, parsed by ipc_parse; a reply we do not expect ends
- * the transaction with a temporary error.  The socket is blocking with
- * a send/receive timeout, so a stuck qmgr costs at most that long.
+ * the transaction with a temporary error.  Answers are read only when
+ * the caller's event loop saw the socket readable; sends are small
+ * records on a local socket, with a send timeout as the bound.
  */
 #include "smtpd_queue.h"
 
@@ -85,8 +86,8 @@ static long recv_record(struct squeue *q, int *fd)
 	return n;
 }
 
-int squeue_new(struct squeue *q, const char *path, const struct squeue_env *env,
-               char *reply, size_t len)
+int squeue_new_start(struct squeue *q, const char *path, const struct squeue_env *env,
+                     char *reply, size_t len)
 {
 	struct sockaddr_un sun;
 	struct timeval tv = {SQUEUE_TIMEOUT, 0};
@@ -96,8 +97,7 @@ int squeue_new(struct squeue *q, const char *path, const struct squeue_env *env,
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >= (int)sizeof(sun.sun_path))
 		log_fatal("qmgr socket path too long: %s", path);
 	q->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (q->sock < 0 || setsockopt(q->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(q->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	if (q->sock < 0 || setsockopt(q->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
 	    connect(q->sock, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		log_warn("connect to %s: %s", path, strerror(errno));
 		squeue_abort(q);
@@ -125,10 +125,19 @@ int squeue_new(struct squeue *q, const char *path, const struct squeue_env *env,
 		ipc_add_u64(&o, T_SIZE, env->size);
 	int rc = ipc_send(q->sock, &o, -1);
 	ipc_out_free(&o);
+	if (rc != 0) {
+		log_warn("send to qmgr: %s", strerror(errno));
+		squeue_abort(q);
+		temp_fail(reply, len);
+		return -1;
+	}
+	return 0;
+}
+
+int squeue_new_finish(struct squeue *q, char *reply, size_t len)
+{
 	int fd = -1;
-	if (rc != 0 || recv_record(q, &fd) < 0) {
-		if (rc != 0)
-			log_warn("send to qmgr: %s", strerror(errno));
+	if (recv_record(q, &fd) < 0) {
 		if (fd >= 0)
 			close(fd);
 		squeue_abort(q);
@@ -172,8 +181,8 @@ void squeue_write(struct squeue *q, const char *p, size_t n)
 	}
 }
 
-int squeue_commit(struct squeue *q, const char *msgid, const struct squeue_rcpt *r,
-                  size_t n, char *reply, size_t len)
+int squeue_commit_start(struct squeue *q, const char *msgid, const struct squeue_rcpt *r,
+                        size_t n, char *reply, size_t len)
 {
 	if (q->sock < 0 || q->write_error) {
 		squeue_abort(q);
@@ -196,10 +205,19 @@ int squeue_commit(struct squeue *q, const char *msgid, const struct squeue_rcpt 
 	}
 	int rc = ipc_send(q->sock, &o, -1);
 	ipc_out_free(&o);
+	if (rc != 0) {
+		log_warn("%s: send COMMIT: %s", q->id, strerror(errno));
+		squeue_abort(q);
+		temp_fail(reply, len);
+		return -1;
+	}
+	return 0;
+}
+
+int squeue_commit_finish(struct squeue *q, char *reply, size_t len)
+{
 	int fd = -1;
-	if (rc != 0 || recv_record(q, &fd) < 0) {
-		if (rc != 0)
-			log_warn("%s: send COMMIT: %s", q->id, strerror(errno));
+	if (recv_record(q, &fd) < 0) {
 		if (fd >= 0)
 			close(fd);
 		squeue_abort(q);

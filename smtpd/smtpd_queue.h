@@ -34,15 +34,21 @@ struct squeue_rcpt {
 };
 
 void squeue_init(struct squeue *q);
-/* Start a message.  0, or -1 with the SMTP reply in reply. */
-int squeue_new(struct squeue *q, const char *path, const struct squeue_env *env,
-               char *reply, size_t len);
+/*
+ * Each exchange has two halves, so that the caller's event loop need
+ * not wait: *_start sends the record (0, or -1 with the SMTP reply in
+ * reply); when q->sock is readable, *_finish takes qmgr's answer (0, or
+ * -1 with the reply; the transaction is then over).
+ */
+int squeue_new_start(struct squeue *q, const char *path, const struct squeue_env *env,
+                     char *reply, size_t len);
+int squeue_new_finish(struct squeue *q, char *reply, size_t len);
 /* Append content (buffered by the caller); errors are remembered. */
 void squeue_write(struct squeue *q, const char *p, size_t n);
-/* Commit.  0, or -1 with the SMTP reply in reply.  The transaction is
- * over either way. */
-int squeue_commit(struct squeue *q, const char *msgid, const struct squeue_rcpt *r,
-                  size_t n, char *reply, size_t len);
+int squeue_commit_start(struct squeue *q, const char *msgid, const struct squeue_rcpt *r,
+                        size_t n, char *reply, size_t len);
+/* On success q->id still names the message; the transaction is over. */
+int squeue_commit_finish(struct squeue *q, char *reply, size_t len);
 /* Abandon (RSET, QUIT, errors): qmgr removes the temporary file. */
 void squeue_abort(struct squeue *q);
 

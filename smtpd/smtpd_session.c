@@ -44,7 +44,12 @@
  * client that pipelines without reading cannot make us buffer more). */
 #define OUTPUT_MAX (256 * 1024)
 
-enum sstate { S_DNS, S_CMD, S_SKIPLINE, S_DATA, S_BDAT, S_CLOSING };
+/* S_QWAIT: waiting for qmgr's answer; input stays buffered meanwhile. */
+enum sstate { S_DNS, S_CMD, S_SKIPLINE, S_DATA, S_BDAT, S_QWAIT, S_CLOSING };
+enum qwait { QW_NEW, QW_COMMIT };
+
+/* How long qmgr may take to answer one record. */
+#define QMGR_ANSWER_TIMEOUT 100
 
 struct session {
 	struct session *next, *prev; /* all sessions */
@@ -81,6 +86,10 @@ struct session {
 	size_t nrcpt, rcpt_cap;
 	unsigned rcpt_tried;
 	struct squeue q;
+	struct event *qev;        /* q.sock readable, while S_QWAIT */
+	enum qwait qwait;
+	bool qwait_bdat;
+	struct squeue_rcpt pending; /* the RCPT that waits for NEW */
 	struct sdata data;
 	bool data_open;
 	uint64_t bdat_left, bdat_total;
@@ -90,6 +99,7 @@ struct session {
 };
 
 static void process(struct session *s);
+static void qwait_cancel(struct session *s);
 static struct session *sessions;
 
 /* "RCPT", "UNKNOWN", ...: command names as Postfix logs them. */
@@ -136,6 +146,7 @@ static void session_free(struct session *s)
 	if (s->state != S_DNS || s->counted)
 		log_info("disconnect from %s[%s]%s", s->name, s->addr, sb.s);
 	sb_free(&sb);
+	qwait_cancel(s);
 	squeue_abort(&s->q);
 	if (s->data_open)
 		sdata_free(&s->data);
@@ -263,8 +274,20 @@ static void reply(struct session *s, const char *fmt, ...)
 	out_line(s, line);
 }
 
+static void qwait_cancel(struct session *s)
+{
+	if (s->qev) {
+		event_free(s->qev);
+		s->qev = NULL;
+	}
+	free(s->pending.addr);
+	free(s->pending.orcpt);
+	memset(&s->pending, 0, sizeof(s->pending));
+}
+
 static void reset_transaction(struct session *s)
 {
+	qwait_cancel(s);
 	squeue_abort(&s->q);
 	if (s->data_open) {
 		sdata_free(&s->data);
@@ -412,10 +435,29 @@ static bool open_queue(struct session *s, char *rep, size_t len)
 		.smtputf8 = s->smtputf8,
 		.size = s->size_hint,
 	};
-	if (squeue_new(&s->q, "private/qmgr", &env, rep, len) != 0)
-		return false;
-	log_info("%s: client=%s[%s]", s->q.id, s->name, s->addr);
-	return true;
+	return squeue_new_start(&s->q, "private/qmgr", &env, rep, len) == 0;
+}
+
+static void on_qmgr(evutil_socket_t fd, short what, void *arg);
+
+/* Park the session until qmgr answers (commands stay buffered). */
+static void qwait_start(struct session *s, enum qwait w)
+{
+	struct timeval tv = {QMGR_ANSWER_TIMEOUT, 0};
+	s->qwait = w;
+	s->state = S_QWAIT;
+	s->qev = event_new(s->srv->base, s->q.sock, EV_READ, on_qmgr, s);
+	event_add(s->qev, &tv);
+}
+
+static void add_rcpt(struct session *s, struct squeue_rcpt *r)
+{
+	if (s->nrcpt == s->rcpt_cap) {
+		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 8;
+		s->rcpts = xreallocarray(s->rcpts, s->rcpt_cap, sizeof(*s->rcpts));
+	}
+	s->rcpts[s->nrcpt++] = *r;
+	memset(r, 0, sizeof(*r));
 }
 
 static void do_rcpt(struct session *s, const struct smtp_cmd *c)
@@ -441,29 +483,34 @@ static void do_rcpt(struct session *s, const struct smtp_cmd *c)
 		log_reject(s, "RCPT", rep, c->addr_ext);
 		return;
 	}
-	if (s->q.sock < 0 && !open_queue(s, rep, sizeof(rep))) {
-		reply(s, "%s", rep);
-		return;
-	}
-	if (s->nrcpt == s->rcpt_cap) {
-		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 8;
-		s->rcpts = xreallocarray(s->rcpts, s->rcpt_cap, sizeof(*s->rcpts));
-	}
-	struct squeue_rcpt *r = &s->rcpts[s->nrcpt++];
+	struct squeue_rcpt r = {0};
 	if (c->at == (size_t)-1) {
 		/* "postmaster", "user": one of ours (the route said local). */
 		size_t l = strlen(c->addr) + strlen(srv->myhostname) + 2;
-		r->addr = xmalloc(l);
-		snprintf(r->addr, l, "%s@%s", c->addr, srv->myhostname);
+		r.addr = xmalloc(l);
+		snprintf(r.addr, l, "%s@%s", c->addr, srv->myhostname);
 	} else {
-		r->addr = xstrdup(c->addr);
-		size_t l = strlen(r->addr);
-		if (l > 0 && r->addr[l - 1] == '.') /* "user@example.com." */
-			r->addr[l - 1] = '\0';
+		r.addr = xstrdup(c->addr);
+		size_t l = strlen(r.addr);
+		if (l > 0 && r.addr[l - 1] == '.') /* "user@example.com." */
+			r.addr[l - 1] = '\0';
 	}
-	r->orcpt = c->has_orcpt ? xstrdup(c->orcpt) : NULL;
-	r->notify = c->notify;
-	reply(s, "250 2.1.5 Ok");
+	r.orcpt = c->has_orcpt ? xstrdup(c->orcpt) : NULL;
+	r.notify = c->notify;
+	if (s->q.sock >= 0) {
+		add_rcpt(s, &r);
+		reply(s, "250 2.1.5 Ok");
+		return;
+	}
+	/* The first accepted recipient starts the message at qmgr. */
+	if (!open_queue(s, rep, sizeof(rep))) {
+		free(r.addr);
+		free(r.orcpt);
+		reply(s, "%s", rep);
+		return;
+	}
+	s->pending = r;
+	qwait_start(s, QW_NEW);
 }
 
 /* The Received: header, in Postfix's layout. */
@@ -522,21 +569,61 @@ static void finish_content(struct session *s, const char *what, bool bdat)
 		return;
 	}
 	const char *msgid = sdata_msgid(&s->data);
-	char id[sizeof(s->q.id)];
-	snprintf(id, sizeof(id), "%s", s->q.id);
 	if (*msgid)
-		log_info("%s: message-id=%s", id, msgid);
-	if (squeue_commit(&s->q, msgid, s->rcpts, s->nrcpt, rep, sizeof(rep)) != 0) {
+		log_info("%s: message-id=%s", s->q.id, msgid);
+	if (squeue_commit_start(&s->q, msgid, s->rcpts, s->nrcpt, rep, sizeof(rep)) != 0) {
 		reply(s, "%s", rep);
 		reset_transaction(s);
 		return;
 	}
-	if (bdat)
-		reply(s, "250 2.0.0 Ok: %llu bytes queued as %s", (unsigned long long)s->bdat_total, id);
-	else
-		reply(s, "250 2.0.0 Ok: queued as %s", id);
-	s->errors = 0;
-	reset_transaction(s);
+	s->qwait_bdat = bdat;
+	qwait_start(s, QW_COMMIT);
+}
+
+/* qmgr answered NEW or COMMIT (or did not, in time). */
+static void on_qmgr(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	char rep[300];
+	int rc;
+	(void)fd;
+	event_free(s->qev);
+	s->qev = NULL;
+	s->state = S_CMD;
+	if (what & EV_TIMEOUT) {
+		log_warn("%s: no answer from qmgr in %d s", s->q.id[0] ? s->q.id : "NOQUEUE",
+		         QMGR_ANSWER_TIMEOUT);
+		squeue_abort(&s->q);
+		snprintf(rep, sizeof(rep), "451 4.3.0 Error: queue file write error");
+		rc = -1;
+	} else if (s->qwait == QW_NEW) {
+		rc = squeue_new_finish(&s->q, rep, sizeof(rep));
+	} else {
+		rc = squeue_commit_finish(&s->q, rep, sizeof(rep));
+	}
+	if (s->qwait == QW_NEW) {
+		if (rc == 0) {
+			log_info("%s: client=%s[%s]", s->q.id, s->name, s->addr);
+			add_rcpt(s, &s->pending);
+			reply(s, "250 2.1.5 Ok");
+		} else {
+			qwait_cancel(s);
+			reply(s, "%s", rep);
+		}
+	} else {
+		if (rc == 0 && s->qwait_bdat)
+			reply(s, "250 2.0.0 Ok: %llu bytes queued as %s",
+			      (unsigned long long)s->bdat_total, s->q.id);
+		else if (rc == 0)
+			reply(s, "250 2.0.0 Ok: queued as %s", s->q.id);
+		else
+			reply(s, "%s", rep);
+		if (rc == 0)
+			s->errors = 0;
+		reset_transaction(s);
+	}
+	if (s->state == S_CMD)
+		process(s);
 }
 
 static void do_data(struct session *s)
@@ -759,7 +846,7 @@ static void process(struct session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	char line[SMTP_LINE_MAX + 3];
-	while (!s->paused && s->state != S_CLOSING && s->state != S_DNS) {
+	while (!s->paused && s->state != S_CLOSING && s->state != S_DNS && s->state != S_QWAIT) {
 		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUTPUT_MAX) {
 			s->out_blocked = true;
 			bufferevent_disable(s->bev, EV_READ);

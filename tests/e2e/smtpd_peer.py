@@ -5,7 +5,8 @@ the smtpd end-to-end tests while no real qmgr is at hand: NEW -> NEW_OK
 with an ID and a passed descriptor of QDIR/tmp/ID; COMMIT -> size check,
 rename to QDIR/incoming/ID, envelope written to QDIR/incoming/ID.env
 (JSON), COMMIT_OK.  A connection closed before COMMIT removes tmp/ID.
-FAIL_NEW="4.3.1 Insufficient system storage" makes every NEW fail.
+FAIL_NEW="4.3.1 Insufficient system storage" makes every NEW fail; a
+sender starting with "slow@" gets its NEW_OK 3 seconds late.
 
 usage: smtpd_peer.py QDIR
 """
@@ -60,6 +61,8 @@ def serve(conn):
         if typ != NEW:
             raise ValueError("expected NEW, got %d" % typ)
         env["new"] = fields
+        if dict(fields).get("SENDER", "").startswith("slow@"):
+            time.sleep(3)  # a slow qmgr: smtpd must serve others meanwhile
         fail = os.environ.get("FAIL_NEW")
         if fail:
             st, text = fail.split(" ", 1)

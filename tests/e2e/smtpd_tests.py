@@ -195,6 +195,19 @@ ok(all(x == "250 2.1.5 Ok" for x in reps[:1000]) and reps[1000] == "452 4.5.3 Er
    "smtpd_recipient_limit: recipient 1001 gets 452 4.5.3", reps[-1])
 r.cmd("QUIT")
 
+# --- a slow qmgr answer does not hold up other sessions
+slow = session()
+slow.cmd("MAIL FROM:<slow@b.example>")
+t0 = time.time()
+slow.send(b"RCPT TO:<root@mx.example>\r\n")
+time.sleep(0.3)
+other = session()
+ok(other.cmd("NOOP") == "250 2.0.0 Ok" and time.time() - t0 < 2,
+   "other sessions are served while qmgr is slow to answer", "%.1fs" % (time.time() - t0))
+other.cmd("QUIT")
+ok(slow.reply() == "250 2.1.5 Ok" and time.time() - t0 >= 2.5, "the slow RCPT is answered when qmgr is")
+slow.cmd("QUIT")
+
 # --- PIPELINING: a whole transaction in one packet
 before = msgs()
 r = Raw(PA)
