@@ -16,7 +16,6 @@
  */
 #include "smtpd.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <event2/dns.h>
@@ -38,7 +37,7 @@
 #include "htable.h"
 #include "log.h"
 #include "mastercf.h"
-#include "netaddr.h"
+#include "smtpd_dns.h"
 #include "smtpd_route.h"
 #include "smtpd_session.h"
 #include "strlist.h"
@@ -188,36 +187,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_once(srv.base, -1, EV_TIMEOUT, on_stop_timer, NULL, &tv);
 }
 
-/*
- * /etc/hosts as the system resolver reads it first: the first name of
- * each address (printed form).  Read before the chroot; trusted file,
- * still bounded (line length by fgets, entries by HOSTS_MAX).
- */
-#define HOSTS_MAX 10000
-static struct htable *load_hosts(void)
-{
-	struct htable *h = ht_new();
-	FILE *fp = fopen("/etc/hosts", "re");
-	char line[1024];
-	if (fp == NULL)
-		return h;
-	while (ht_count(h) < HOSTS_MAX && fgets(line, sizeof(line), fp) != NULL) {
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		char *save, *addr = strtok_r(line, " \t\r\n", &save);
-		char *name = addr ? strtok_r(NULL, " \t\r\n", &save) : NULL;
-		struct netaddr_net a;
-		char text[INET6_ADDRSTRLEN];
-		if (name == NULL || strlen(name) > 255 || !netaddr_parse_addr(addr, &a) ||
-		    inet_ntop(a.family, a.addr, text, sizeof(text)) == NULL || ht_get(h, text))
-			continue;
-		ht_put(h, text, xstrdup(name));
-	}
-	fclose(fp);
-	return h;
-}
-
 /* Remove "-l ADDR" (ours) before daemon_init() sees the arguments. */
 static const char *take_listen_arg(int *argc, char **argv)
 {
@@ -311,7 +280,7 @@ int main(int argc, char **argv)
 	if (srv.base == NULL)
 		log_fatal("event_base_new failed");
 	if (cfg_get_bool(d.cfg, "smtpd_peername_lookup")) {
-		srv.hosts = load_hosts();
+		srv.hosts = smtpd_dns_load_hosts();
 		/* Reads resolv.conf and the hosts file now, before chroot. */
 		srv.dns = evdns_base_new(srv.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 		                                       EVDNS_BASE_DISABLE_WHEN_INACTIVE);

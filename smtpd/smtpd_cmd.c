@@ -550,3 +550,35 @@ bool smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *c)
 		return true;
 	}
 }
+
+/* Postfix's smtpd_forbidden_commands default: CONNECT GET POST and lines
+ * that do not start with a letter. */
+bool smtp_cmd_forbidden(const char *line, size_t len)
+{
+	static const char *const words[] = {"CONNECT", "GET", "POST"};
+	size_t i = 0;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == len)
+		return false;
+	char ch = line[i];
+	if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
+		return true;
+	size_t e = i;
+	while (e < len && line[e] != ' ' && line[e] != '\t')
+		e++;
+	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (e - i == strlen(words[k]) && strncasecmp(line + i, words[k], e - i) == 0)
+			return true;
+	return false;
+}
+
+/* Client text for logs and headers: printable ASCII, the rest '?'. */
+void smtp_printable(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < dstlen; i++)
+		dst[o++] = (src[i] > 0x20 && src[i] < 0x7f) || src[i] == ' ' ? src[i] : '?';
+	if (dstlen)
+		dst[o] = '\0';
+}

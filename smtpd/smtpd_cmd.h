@@ -92,4 +92,11 @@ bool smtp_addr_parse(const char *s, size_t len, bool allow_null, struct smtp_cmd
  * bad syntax, a decoded byte outside printable ASCII, or overflow. */
 bool smtp_xtext_decode(const char *s, size_t len, char *out, size_t outlen);
 
+/* Postfix's default smtpd_forbidden_commands: CONNECT, GET, POST and
+ * lines that do not start with a letter (an HTTP proxy or worse). */
+bool smtp_cmd_forbidden(const char *line, size_t len);
+
+/* Client text for logs and headers: printable ASCII, the rest '?'. */
+void smtp_printable(char *dst, size_t dstlen, const char *src, size_t n);
+
 #endif

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -25,13 +24,13 @@
 #include <unistd.h>
 
 #include "bounds.h"
-#include "htable.h"
 #include "log.h"
 #include "netaddr.h"
 #include "proto.h"
 #include "smtpd.h"
 #include "smtpd_cmd.h"
 #include "smtpd_data.h"
+#include "smtpd_dns.h"
 #include "smtpd_queue.h"
 #include "smtpd_route.h"
 #include "xalloc.h"
@@ -325,21 +324,11 @@ static void log_reject(struct session *s, const char *cmd, const char *rep, cons
 	sb_free(&sb);
 }
 
-/* Client text for logs and headers: printable ASCII, the rest '?'. */
-static void printable(char *dst, size_t dstlen, const char *src, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n && o + 1 < dstlen; i++)
-		dst[o++] = (src[i] > 0x20 && src[i] < 0x7f) || src[i] == ' ' ? src[i] : '?';
-	if (dstlen)
-		dst[o] = '\0';
-}
-
 static void do_ehlo(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtpd_server *srv = s->srv;
 	reset_transaction(s);
-	printable(s->helo, sizeof(s->helo), c->arg, c->arglen);
+	smtp_printable(s->helo, sizeof(s->helo), c->arg, c->arglen);
 	s->esmtp = c->verb == SMTP_EHLO;
 	if (!s->esmtp) {
 		reply(s, "250 %s", srv->myhostname);
@@ -704,37 +693,15 @@ static void do_vrfy(struct session *s, const struct smtp_cmd *c)
 	reply(s, "252 2.0.0 %.*s", (int)(c->arglen > 300 ? 300 : c->arglen), c->arg);
 }
 
-/* Postfix's smtpd_forbidden_commands default: CONNECT GET POST and lines
- * that do not start with a letter. */
-static bool forbidden(const char *line, size_t len)
-{
-	static const char *const words[] = {"CONNECT", "GET", "POST"};
-	size_t i = 0;
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	if (i == len)
-		return false;
-	char ch = line[i];
-	if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
-		return true;
-	size_t e = i;
-	while (e < len && line[e] != ' ' && line[e] != '\t')
-		e++;
-	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-		if (e - i == strlen(words[k]) && strncasecmp(line + i, words[k], e - i) == 0)
-			return true;
-	return false;
-}
-
 static void command(struct session *s, const char *line, size_t len)
 {
 	struct smtp_cmd c;
 	bool ok = smtp_cmd_parse(line, len, &c);
 	s->last_verb = c.verb;
 	if (!ok) {
-		if (c.verb == SMTP_UNKNOWN && forbidden(line, len)) {
+		if (c.verb == SMTP_UNKNOWN && smtp_cmd_forbidden(line, len)) {
 			char shown[101];
-			printable(shown, sizeof(shown), line, len);
+			smtp_printable(shown, sizeof(shown), line, len);
 			log_warn("non-SMTP command from %s[%s]: %s", s->name, s->addr, shown);
 			s->counts[SMTP_UNKNOWN][1]++;
 			out_line(s, "221 2.7.0 Error: I can break rules, too. Goodbye.");
@@ -967,62 +934,12 @@ static void greet(struct session *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
-/* Reverse lookup, then forward confirmation: a name only counts when
- * it resolves back to the client's address. */
-struct dnsq {
-	struct session *s;
-	char name[SMTP_HOST_MAX + 1];
-};
-
-static void on_forward(int result, char type, int count, int ttl, void *addrs, void *arg)
+/* The client's name is known (or not): greet. */
+static void named(void *arg, const char *name)
 {
-	struct dnsq *q = arg;
-	struct session *s = q->s;
-	(void)ttl;
-	if (result == DNS_ERR_NONE) {
-		int fam = type == DNS_IPv4_A ? AF_INET : type == DNS_IPv6_AAAA ? AF_INET6 : 0;
-		size_t al = fam == AF_INET ? 4 : 16;
-		for (int i = 0; fam && i < count; i++)
-			if (fam == s->client.family &&
-			    memcmp((const char *)addrs + (size_t)i * al, s->client.addr, al) == 0)
-				snprintf(s->name, sizeof(s->name), "%s", q->name);
-	}
-	free(q);
-	greet(s);
-}
-
-static bool name_ok(const char *n)
-{
-	size_t l = strlen(n);
-	if (l == 0 || l > SMTP_HOST_MAX)
-		return false;
-	for (size_t i = 0; i < l; i++)
-		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
-		      (n[i] >= '0' && n[i] <= '9') || n[i] == '-' || n[i] == '.' || n[i] == '_'))
-			return false;
-	return true;
-}
-
-static void on_reverse(int result, char type, int count, int ttl, void *addrs, void *arg)
-{
-	struct dnsq *q = arg;
-	(void)ttl;
-	if (result == DNS_ERR_NONE && type == DNS_PTR && count > 0 && addrs != NULL) {
-		const char *n = *(char **)addrs;
-		if (n && name_ok(n)) {
-			snprintf(q->name, sizeof(q->name), "%s", n);
-			struct evdns_request *r =
-			    q->s->client.family == AF_INET
-			        ? evdns_base_resolve_ipv4(q->s->srv->dns, q->name, DNS_QUERY_NO_SEARCH,
-			                                  on_forward, q)
-			        : evdns_base_resolve_ipv6(q->s->srv->dns, q->name, DNS_QUERY_NO_SEARCH,
-			                                  on_forward, q);
-			if (r != NULL)
-				return;
-		}
-	}
-	struct session *s = q->s;
-	free(q);
+	struct session *s = arg;
+	if (name != NULL)
+		snprintf(s->name, sizeof(s->name), "%s", name);
 	greet(s);
 }
 
@@ -1068,26 +985,7 @@ void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa, 
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_MAX);
 	bufferevent_setwatermark(s->bev, EV_WRITE, OUTPUT_MAX / 2, 0);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-	const char *known = srv->hosts ? ht_get(srv->hosts, s->addr) : NULL;
-	if (known != NULL) {
-		/* /etc/hosts, read at start-up: the system resolver's first
-		 * source, and the only one that knows "localhost". */
-		snprintf(s->name, sizeof(s->name), "%s", known);
-	} else if (srv->dns != NULL && s->client.family != 0) {
-		struct dnsq *q = xcalloc(1, sizeof(*q));
-		q->s = s;
-		struct evdns_request *r;
-		if (s->client.family == AF_INET)
-			r = evdns_base_resolve_reverse(srv->dns, (const struct in_addr *)(void *)s->client.addr,
-			                               0, on_reverse, q);
-		else
-			r = evdns_base_resolve_reverse_ipv6(
-			    srv->dns, (const struct in6_addr *)(void *)s->client.addr, 0, on_reverse, q);
-		if (r != NULL)
-			return;
-		free(q);
-	}
-	greet(s);
+	smtpd_dns_client_name(srv->dns, srv->hosts, &s->client, s->addr, named, s);
 }
 
 void session_shutdown_all(void)

@@ -22,5 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (cmd.err == NULL) {
 		__builtin_trap();
 	}
+	char shown[101];
+	(void)smtp_cmd_forbidden((const char *)data, size);
+	smtp_printable(shown, sizeof(shown), (const char *)data, size);
+	if (strlen(shown) > 100)
+		__builtin_trap();
 	return 0;
 }

@@ -238,13 +238,31 @@ static void test_prefixes(void **state)
 	}
 }
 
+static void test_forbidden(void **state)
+{
+	(void)state;
+	assert_true(smtp_cmd_forbidden("GET / HTTP/1.0", 14));
+	assert_true(smtp_cmd_forbidden("post /x", 7));
+	assert_true(smtp_cmd_forbidden("CONNECT a:25", 12));
+	assert_true(smtp_cmd_forbidden(".", 1));
+	assert_true(smtp_cmd_forbidden("\x16\x03\x01", 3));
+	assert_false(smtp_cmd_forbidden("GETX", 4));
+	assert_false(smtp_cmd_forbidden("FOO bar", 7));
+	assert_false(smtp_cmd_forbidden("", 0));
+	char out[8];
+	smtp_printable(out, sizeof(out), "a\x01" "b\xff" "c d", 7);
+	assert_string_equal(out, "a?b?c d");
+	smtp_printable(out, sizeof(out), "0123456789", 10);
+	assert_string_equal(out, "0123456");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_verbs), cmocka_unit_test(test_mail),
 	    cmocka_unit_test(test_rcpt),  cmocka_unit_test(test_bdat),
 	    cmocka_unit_test(test_limits), cmocka_unit_test(test_xtext),
-	    cmocka_unit_test(test_prefixes),
+	    cmocka_unit_test(test_prefixes), cmocka_unit_test(test_forbidden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
