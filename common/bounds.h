@@ -82,4 +82,19 @@
 #define QFILE_REASON_MAX 2048
 #define QFILE_DEFER_LOG_MAX (16 * 1024 * 1024)
 
+/*
+ * SMTP server (smtpd).  A command line, without CRLF, as Postfix's
+ * line_length_limit default; longer lines get 500 5.5.2 and are
+ * discarded up to the next LF.  Addresses (internal form) and the
+ * RFC 3461 parameters after xtext decoding (ENVID 100, ORCPT 500 as the
+ * RFC says).  Message-ID value kept for the log line.
+ */
+#define SMTP_LINE_MAX 2048
+#define SMTP_ADDR_MAX 512
+#define SMTP_ENVID_MAX 100
+#define SMTP_ORCPT_MAX 500
+#define SMTP_MSGID_MAX 998
+/* Host names from HELO/EHLO and reverse DNS. */
+#define SMTP_HOST_MAX 255
+
 #endif

@@ -19,12 +19,13 @@
 extern const struct map_ops map_hash_ops, map_btree_ops, map_texthash_ops,
 	map_regexp_ops, map_regex_ops, map_pcre_ops, map_cidr_ops,
 	map_static_ops, map_inline_ops, map_unionmap_ops, map_pipemap_ops,
-	map_fail_ops;
+	map_fail_ops, map_unix_ops, map_proxy_ops;
 
 static const struct map_ops *const map_types[] = {
-	&map_btree_ops,   &map_cidr_ops,    &map_fail_ops,   &map_hash_ops,
-	&map_inline_ops,  &map_pcre_ops,    &map_pipemap_ops, &map_regexp_ops,
-	&map_regex_ops,   &map_static_ops,  &map_texthash_ops, &map_unionmap_ops,
+	&map_btree_ops,   &map_cidr_ops,    &map_fail_ops,    &map_hash_ops,
+	&map_inline_ops,  &map_pcre_ops,    &map_pipemap_ops, &map_proxy_ops,
+	&map_regexp_ops,  &map_regex_ops,   &map_static_ops,  &map_texthash_ops,
+	&map_unionmap_ops, &map_unix_ops,
 };
 #define N_TYPES (sizeof(map_types) / sizeof(map_types[0]))
 

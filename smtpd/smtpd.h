@@ -1,0 +1,47 @@
+/*
+ * smtpd.h - the SMTP server process: one per master.cf smtpd service,
+ * serving many sessions on one libevent loop.  The server-wide settings
+ * read from main.cf once, shared by every session.
+ */
+#ifndef POSTERN_SMTPD_H
+#define POSTERN_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct evdns_base;
+struct htable;
+struct route;
+struct daemon;
+
+struct smtpd_server {
+	struct daemon *d;
+	struct event_base *base;
+	struct evdns_base *dns; /* NULL: smtpd_peername_lookup = no */
+	struct route *route;
+	struct htable *per_client; /* client address -> open sessions */
+	struct htable *hosts;      /* /etc/hosts: address -> first name */
+	struct event *listeners[64];
+	size_t nlisteners;
+	bool accepting;
+	bool stopping;
+	long sessions;
+
+	/* Settings. */
+	const char *service;
+	const char *myhostname, *banner, *mail_name;
+	uint64_t size_limit; /* 0: none */
+	bool helo_required, vrfy_disabled, smtputf8, reject_bare_lf;
+	long rcpt_limit, timeout, hard_errors, soft_errors, error_sleep;
+	long conn_limit, maxproc;
+	char **discard_ehlo; /* EHLO keywords not to announce, upper case */
+};
+
+/* Session accounting, called by smtpd_session.c. */
+void smtpd_session_gone(struct smtpd_server *srv, const char *addr);
+/* Count a new session of addr; false (not counted) over the limit. */
+bool smtpd_client_count(struct smtpd_server *srv, const char *addr, long *count);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * smtpd_route.h - where a recipient goes and whether this client may
+ * send there: mydestination (local), relay_domains, mynetworks, IP
+ * literals of our own interfaces, the relay and recipient restriction
+ * lists (the subset this pipeline needs, compiled at start-up), and
+ * local_recipient_maps.  Built before privileges are dropped (maps,
+ * interfaces); decisions run per RCPT.
+ */
+#ifndef POSTERN_SMTPD_ROUTE_H
+#define POSTERN_SMTPD_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "netaddr.h"
+
+struct cfg;
+struct route;
+struct smtp_cmd;
+
+/* Fatal on configuration errors (an unsupported restriction, a map
+ * that cannot be opened is logged and then fails its lookups). */
+struct route *route_init(struct cfg *cfg);
+void route_free(struct route *r);
+
+/* Client in $mynetworks. */
+bool route_mynetworks(struct route *r, const struct netaddr_net *client);
+/* Client in smtpd_client_event_limit_exceptions. */
+bool route_limit_exempt(struct route *r, const struct netaddr_net *client);
+
+enum route_verdict { ROUTE_ACCEPT, ROUTE_REJECT };
+
+/*
+ * Decide on the recipient c->addr (as parsed by smtp_cmd_parse).  On
+ * ROUTE_REJECT reply holds the full SMTP reply (4xx or 5xx).  *local is
+ * set when the recipient is one of ours.
+ */
+enum route_verdict route_rcpt(struct route *r, const struct smtp_cmd *c,
+                              const struct netaddr_net *client, bool *local,
+                              char *reply, size_t replylen);
+
+/* VRFY: the local recipient check alone (reply as for RCPT). */
+enum route_verdict route_vrfy(struct route *r, const struct smtp_cmd *c,
+                              char *reply, size_t replylen);
+
+#endif
