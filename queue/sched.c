@@ -152,12 +152,15 @@ static void log_rcpt(const struct msg *m, size_t i, const char *dsn,
 static void set_reason(struct rcpt_state *s, const char *status, const char *text,
                        const char *relay)
 {
+	/* The arguments may be the old values themselves. */
+	char *st = xstrdup(status), *tx = xstrdup(text ? text : "");
+	char *rl = relay ? xstrdup(relay) : NULL;
 	free(s->status);
 	free(s->text);
 	free(s->relay);
-	s->status = xstrdup(status);
-	s->text = xstrdup(text ? text : "");
-	s->relay = relay ? xstrdup(relay) : NULL;
+	s->status = st;
+	s->text = tx;
+	s->relay = rl;
 }
 
 /* ---- transports ---- */
