@@ -29,6 +29,7 @@
 #include "htable.h"
 #include "ipc.h"
 #include "log.h"
+#include "mastercf.h"
 #include "proto.h"
 #include "qfile.h"
 #include "qmgr.h"
@@ -66,7 +67,7 @@ struct req;
 
 struct transport {
 	char *name;
-	long dest_limit, rcpt_limit;
+	long proc_limit, dest_limit, rcpt_limit;
 	long active;
 	struct req *qhead, *qtail;
 	struct htable *dest_count; /* destination -> count, as intptr_t */
@@ -197,6 +198,12 @@ static struct transport *transport_get(const char *name)
 	                           "default_destination_concurrency_limit");
 	t->rcpt_limit = param_long(name, "destination_recipient_limit",
 	                           "default_destination_recipient_limit");
+	/* As Postfix: the transport's master.cf maxproc caps its requests. */
+	t->proc_limit = qmgr.process_limit;
+	const struct mcf_service *svc =
+		qmgr.d.mcf ? mastercf_find(qmgr.d.mcf, name, MCF_UNIX) : NULL;
+	if (svc != NULL && svc->maxproc > 0)
+		t->proc_limit = svc->maxproc;
 	t->dest_count = ht_new();
 	t->next = transports;
 	transports = t;
@@ -463,7 +470,7 @@ static void req_start(struct req *r)
 static void transport_run(struct transport *t)
 {
 	struct req **pp = &t->qhead, *prev = NULL;
-	while (*pp && t->active < qmgr.process_limit) {
+	while (*pp && t->active < t->proc_limit) {
 		struct req *r = *pp;
 		if (dest_get(t, r->dest) >= t->dest_limit) {
 			prev = r;
