@@ -639,6 +639,16 @@ static void msg_finish(struct msg *m)
 			log_warn("%s: move to hold: %s", m->id, strerror(errno));
 	} else {
 		write_defer_log(m);
+		long warn = cfg_get_time(qmgr.cfg, "delay_warning_time");
+		if (warn > 0 && !m->q.warned && m->q.warned_off > 0 &&
+		    now - arrival_f(m) >= (double)warn) {
+			n = collect(m, RS_DEFER, false, &br);
+			if (bounce_send(&m->q, m->fd, BOUNCE_DELAY, br, n) == 0 &&
+			    qfile_set_status(m->fd, m->q.warned_off, '1') != 0)
+				log_warn("%s: cannot record the delay warning: %s", m->id,
+				         strerror(errno));
+			free(br);
+		}
 		double age = now - arrival_f(m);
 		long backoff = age < (double)qmgr.min_backoff ? qmgr.min_backoff
 		             : age > (double)qmgr.max_backoff ? qmgr.max_backoff

@@ -194,5 +194,23 @@ set -- $(submit s@remote.example t10 hard10@test.example)
 ID=${2:-none}
 waitfor 50 is_in "$ID" deferred && ok "soft_bounce: 5xx deferred" || notok "soft_bounce: 5xx deferred"
 check "soft_bounce: no notification" 0 "$(grep -c "$ID: sender non-delivery" "$W/log")"
+
+# delay_warning_time: one delay notice, however many retries follow.
+stop_qmgr
+write_conf "delay_warning_time = 1s"
+start_qmgr || notok "qmgr restarts"
+set -- $(submit s12@remote.example t12 soft12@test.example)
+ID=${2:-none}
+waitfor 100 grep -q "$ID: sender delay notification: " "$W/log" &&
+	ok "delay_warning_time: delay notification" || notok "delay_warning_time: delay notification"
+waitfor 100 count_ge '^soft12@' "$AGLOG" 3 || true
+check "delay notification sent once" 1 "$(grep -c "$ID: sender delay notification" "$W/log")"
+DID=$(sed -n "s/.*$ID: sender delay notification: \([0-9A-F]*\).*/\1/p" "$W/log" | head -1)
+dl=$(where "${DID:-none}")
+if [ "$dl" != none ] && grep -qi 'Action: delayed' "$Q/$dl/$DID"; then
+	ok "delay notification says Action: delayed"
+else
+	notok "delay notification says Action: delayed ($dl)"
+fi
 stop_qmgr
 finish
