@@ -227,6 +227,11 @@ static bool parse_any(const struct reader *r, struct qfile *q, char *err,
 				if (!parse_dec(s, len, UINT32_MAX, &v))
 					FAIL("bad uid");
 				q->uid = (long)v;
+			} else if (type == QR_WARNED) {
+				if (len != 1 || (buf[0] != '0' && buf[0] != '1'))
+					FAIL("bad delay warning record");
+				q->warned = buf[0] == '1';
+				q->warned_off = (off_t)data_off;
 			} else if (type == QR_SMTPUTF8) {
 				if (len != 1 || buf[0] != '1')
 					FAIL("bad SMTPUTF8 record");
@@ -386,6 +391,8 @@ int qfile_write_head(int fd, struct qfile *q)
 	ok &= add_str(&sb, QR_BODY, q->body);
 	if (q->smtputf8)
 		ok &= add_str(&sb, QR_SMTPUTF8, "1");
+	size_t warned_at = sb.len + 5;
+	ok &= add_str(&sb, QR_WARNED, q->warned ? "1" : "0");
 	uint8_t c[9] = {QR_CONTENT};
 	ok &= sb_add(&sb, (const char *)c, sizeof(c));
 	if (!ok) {
@@ -398,6 +405,7 @@ int qfile_write_head(int fd, struct qfile *q)
 		q->content_len_off = (off_t)sb.len - 8;
 		q->content_off = (off_t)sb.len;
 		q->content_len = 0;
+		q->warned_off = (off_t)warned_at;
 	}
 	sb_free(&sb);
 	return rc;

@@ -42,6 +42,7 @@ enum qfile_rtype {
 	QR_ENVID = 'e',
 	QR_BODY = 'b',        /* "7BIT", "8BITMIME", "BINARYMIME" */
 	QR_SMTPUTF8 = '8',    /* "1" */
+	QR_WARNED = 'w',      /* "0", or "1" once a delay warning is queued (in place) */
 	QR_CONTENT = 'C',     /* 8-byte length, then the message */
 	QR_RCPT = 'R',        /* status byte, then the address */
 	QR_ORCPT = 'O',       /* RFC 3461 ORCPT ("rfc822;addr") */
@@ -76,6 +77,8 @@ struct qfile {
 	char *sasl_method, *sasl_user;
 	char *ret, *envid, *body;
 	bool smtputf8;
+	bool warned;      /* a delay warning was sent */
+	off_t warned_off; /* offset of the 'w' byte, 0 when the file has none */
 	off_t content_len_off; /* offset of the content record's length field */
 	off_t content_off, content_len;
 	struct qfile_rcpt *rcpts;
@@ -118,7 +121,8 @@ int qfile_write_head(int fd, struct qfile *q);
 int qfile_write_commit(int fd, const struct qfile *q, off_t content_len,
                        const struct qfile_rcpt_in *rcpts, size_t n);
 
-/* Overwrite one recipient's status byte and make it durable. */
+/* Overwrite one recipient's status byte (or the 'w' byte) and make it
+ * durable. */
 int qfile_set_status(int fd, off_t status_off, char status);
 
 /*

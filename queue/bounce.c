@@ -31,6 +31,8 @@ static bool wanted(const struct qfile_rcpt *r, enum bounce_kind kind)
 		return false;
 	if (kind == BOUNCE_SUCCESS)
 		return (r->notify & PROTO_NOTIFY_SUCCESS) != 0;
+	if (kind == BOUNCE_DELAY)
+		return r->notify == 0 || (r->notify & PROTO_NOTIFY_DELAY) != 0;
 	return r->notify == 0 || (r->notify & PROTO_NOTIFY_FAILURE) != 0;
 }
 
@@ -70,7 +72,9 @@ static int queue_notice(const struct qfile *q, int fd, enum bounce_kind kind,
 		.envid = q->envid,
 		.ret = q->ret,
 		.arrival = q->arrival,
-		.kind = kind == BOUNCE_FAILURE ? DSN_FAILURE : DSN_SUCCESS,
+		.kind = kind == BOUNCE_FAILURE ? DSN_FAILURE
+		      : kind == BOUNCE_DELAY ? DSN_DELAY
+		                             : DSN_SUCCESS,
 		.rcpts = dr,
 		.nrcpts = n,
 		.content_fd = fd,
@@ -108,10 +112,11 @@ int bounce_send(const struct qfile *q, int fd, enum bounce_kind kind,
 	const char *to = q->sender, *what;
 	unsigned flags = PROTO_FLAG_BOUNCE;
 
-	if (kind == BOUNCE_SUCCESS) {
+	if (kind == BOUNCE_SUCCESS || kind == BOUNCE_DELAY) {
 		if (from_bounce)
 			return 0;
-		what = "sender delivery status notification";
+		what = kind == BOUNCE_DELAY ? "sender delay notification"
+		                            : "sender delivery status notification";
 	} else if (!from_bounce) {
 		what = "sender non-delivery notification";
 	} else if ((q->flags & QMGR_FLAG_2BOUNCE) || !qmgr.notify_2bounce) {
@@ -140,6 +145,7 @@ int bounce_send(const struct qfile *q, int fd, enum bounce_kind kind,
 		dr[k].orcpt = rc[i].rcpt->orcpt;
 		dr[k].status = rc[i].status;
 		dr[k].action = kind == BOUNCE_FAILURE ? "failed"
+		             : kind == BOUNCE_DELAY   ? "delayed"
 		             : mta[k] != NULL         ? "relayed"
 		                                      : "delivered";
 		dr[k].diag = diag[k];

@@ -10,7 +10,7 @@
 
 #include "qfile.h"
 
-enum bounce_kind { BOUNCE_FAILURE, BOUNCE_SUCCESS };
+enum bounce_kind { BOUNCE_FAILURE, BOUNCE_DELAY, BOUNCE_SUCCESS };
 
 struct bounce_rcpt {
 	size_t index;

@@ -80,6 +80,21 @@ static void send_fail(struct rconn *c, const char *status, const char *text)
 	ipc_out_free(&o);
 }
 
+/*
+ * Envelope text never carries control characters: delivery agents put
+ * it into headers (Return-Path:, Delivered-To:) and local users can
+ * speak this protocol directly, not only through smtpd's checks.
+ */
+static bool text_ok(const char *s)
+{
+	if (s == NULL || strlen(s) > QFILE_FIELD_MAX)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 /* A string field that must fit a queue file record (NULL if absent). */
 static bool opt_str(const struct ipc_in *in, uint8_t tag, char **out)
 {
@@ -88,7 +103,7 @@ static bool opt_str(const struct ipc_in *in, uint8_t tag, char **out)
 	if (f == NULL)
 		return true;
 	const char *s = ipc_field_str(f);
-	if (s == NULL || strlen(s) > QFILE_FIELD_MAX)
+	if (!text_ok(s))
 		return false;
 	*out = xstrdup(s);
 	return true;
@@ -98,7 +113,7 @@ static void do_new(struct rconn *c)
 {
 	struct qfile *h = &c->head;
 	const char *sender = ipc_str(&rin, T_SENDER);
-	if (sender == NULL || strlen(sender) > QFILE_FIELD_MAX) {
+	if (!text_ok(sender)) {
 		log_warn("NEW without a valid sender: dropping the connection");
 		conn_close(c);
 		return;
@@ -192,13 +207,13 @@ static void do_commit(struct rconn *c)
 		const char *s = f->tag == T_NOTIFY || f->tag == T_SIZE ? NULL : ipc_field_str(f);
 		switch (f->tag) {
 		case T_RCPT:
-			ok = s && *s && strlen(s) <= QFILE_FIELD_MAX;
+			ok = text_ok(s) && *s;
 			if (ok)
 				r[k++].addr = s;
 			break;
 		case T_ORCPT:
 		case T_ORIG_RCPT:
-			ok = k > 0 && s && strlen(s) <= QFILE_FIELD_MAX;
+			ok = k > 0 && text_ok(s);
 			if (ok && f->tag == T_ORCPT)
 				r[k - 1].orcpt = s;
 			else if (ok)

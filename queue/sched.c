@@ -29,6 +29,7 @@
 #include "htable.h"
 #include "ipc.h"
 #include "log.h"
+#include "mastercf.h"
 #include "proto.h"
 #include "qfile.h"
 #include "qmgr.h"
@@ -66,7 +67,7 @@ struct req;
 
 struct transport {
 	char *name;
-	long dest_limit, rcpt_limit;
+	long proc_limit, dest_limit, rcpt_limit;
 	long active;
 	struct req *qhead, *qtail;
 	struct htable *dest_count; /* destination -> count, as intptr_t */
@@ -152,12 +153,15 @@ static void log_rcpt(const struct msg *m, size_t i, const char *dsn,
 static void set_reason(struct rcpt_state *s, const char *status, const char *text,
                        const char *relay)
 {
+	/* The arguments may be the old values themselves. */
+	char *st = xstrdup(status), *tx = xstrdup(text ? text : "");
+	char *rl = relay ? xstrdup(relay) : NULL;
 	free(s->status);
 	free(s->text);
 	free(s->relay);
-	s->status = xstrdup(status);
-	s->text = xstrdup(text ? text : "");
-	s->relay = relay ? xstrdup(relay) : NULL;
+	s->status = st;
+	s->text = tx;
+	s->relay = rl;
 }
 
 /* ---- transports ---- */
@@ -194,6 +198,12 @@ static struct transport *transport_get(const char *name)
 	                           "default_destination_concurrency_limit");
 	t->rcpt_limit = param_long(name, "destination_recipient_limit",
 	                           "default_destination_recipient_limit");
+	/* As Postfix: the transport's master.cf maxproc caps its requests. */
+	t->proc_limit = qmgr.process_limit;
+	const struct mcf_service *svc =
+		qmgr.d.mcf ? mastercf_find(qmgr.d.mcf, name, MCF_UNIX) : NULL;
+	if (svc != NULL && svc->maxproc > 0)
+		t->proc_limit = svc->maxproc;
 	t->dest_count = ht_new();
 	t->next = transports;
 	transports = t;
@@ -460,7 +470,7 @@ static void req_start(struct req *r)
 static void transport_run(struct transport *t)
 {
 	struct req **pp = &t->qhead, *prev = NULL;
-	while (*pp && t->active < qmgr.process_limit) {
+	while (*pp && t->active < t->proc_limit) {
 		struct req *r = *pp;
 		if (dest_get(t, r->dest) >= t->dest_limit) {
 			prev = r;
@@ -629,6 +639,16 @@ static void msg_finish(struct msg *m)
 			log_warn("%s: move to hold: %s", m->id, strerror(errno));
 	} else {
 		write_defer_log(m);
+		long warn = cfg_get_time(qmgr.cfg, "delay_warning_time");
+		if (warn > 0 && !m->q.warned && m->q.warned_off > 0 &&
+		    now - arrival_f(m) >= (double)warn) {
+			n = collect(m, RS_DEFER, false, &br);
+			if (bounce_send(&m->q, m->fd, BOUNCE_DELAY, br, n) == 0 &&
+			    qfile_set_status(m->fd, m->q.warned_off, '1') != 0)
+				log_warn("%s: cannot record the delay warning: %s", m->id,
+				         strerror(errno));
+			free(br);
+		}
 		double age = now - arrival_f(m);
 		long backoff = age < (double)qmgr.min_backoff ? qmgr.min_backoff
 		             : age > (double)qmgr.max_backoff ? qmgr.max_backoff

@@ -13,6 +13,7 @@ start_qmgr || { notok "qmgr starts"; finish; }
 py "$Q" "$N" "$W/acked" <<'PY' &
 import os, sys, time, qmgr_proto as p
 q, n, acked = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+p.register()
 with open(acked, "w") as out:
     for i in range(n):
         for attempt in range(400):

@@ -41,6 +41,8 @@ rcpts = []
 for r in sys.argv[4:]:
     if r.endswith("+never"):
         rcpts.append((r[:-6], ("NOTIFY", p.NOTIFY_NEVER)))
+    elif r.endswith("+success"):
+        rcpts.append((r[:-8], ("NOTIFY", p.NOTIFY_SUCCESS | p.NOTIFY_FAILURE)))
     else:
         rcpts.append(r)
 print(*p.submit(q + "/private/qmgr", sender, rcpts,
@@ -95,6 +97,18 @@ else
 	notok "bounce goes to the original sender ($bl)"
 fi
 waitfor 50 grep -q "$ID: removed" "$W/log" && ok "5xx: original removed" || notok "5xx: original removed"
+if [ "$bl" != none ] && grep -q 'report-type=delivery-status' "$Q/$bl/$BID" &&
+	grep -q 'hard3@test.example' "$Q/$bl/$BID" && grep -q 'X-Tag: t3' "$Q/$bl/$BID"; then
+	ok "bounce is a delivery-status report naming the recipient, with the original"
+else
+	notok "bounce is a delivery-status report naming the recipient, with the original"
+fi
+
+# NOTIFY=SUCCESS: a delivery status notification.
+set -- $(submit s8@remote.example t8 ok8@test.example+success)
+ID=${2:-none}
+waitfor 50 grep -q "$ID: sender delivery status notification: " "$W/log" &&
+	ok "NOTIFY=SUCCESS: success notification" || notok "NOTIFY=SUCCESS: success notification"
 
 # NOTIFY=NEVER: no bounce.
 set -- $(submit s@remote.example t4 hard4@test.example+never)
@@ -161,4 +175,42 @@ waitfor 30 grep -q "$ID: sender non-delivery notification" "$W/log" &&
 
 kill -0 "$QPID" && ok "qmgr still running" || notok "qmgr still running"
 stop_qmgr && ok "SIGTERM: exit 0" || notok "SIGTERM: exit 0"
+
+# notify_classes = 2bounce: a failed bounce goes to the postmaster, once.
+write_conf "notify_classes = resource, software, 2bounce"
+start_qmgr || notok "qmgr restarts"
+set -- $(submit "" t9 hard9@test.example)
+ID=${2:-none}
+waitfor 50 grep -q "$ID: postmaster non-delivery notification: " "$W/log" &&
+	ok "2bounce: postmaster notified" || notok "2bounce: postmaster notified"
+waitfor 50 grep -q "^postmaster	2.0.0		" "$AGLOG" &&
+	ok "2bounce: notice delivered to postmaster from <>" || notok "2bounce: notice delivered to postmaster from <>"
+
+# soft_bounce = yes: a 5xx result defers instead of bouncing.
+stop_qmgr
+write_conf "soft_bounce = yes"
+start_qmgr || notok "qmgr restarts"
+set -- $(submit s@remote.example t10 hard10@test.example)
+ID=${2:-none}
+waitfor 50 is_in "$ID" deferred && ok "soft_bounce: 5xx deferred" || notok "soft_bounce: 5xx deferred"
+check "soft_bounce: no notification" 0 "$(grep -c "$ID: sender non-delivery" "$W/log")"
+
+# delay_warning_time: one delay notice, however many retries follow.
+stop_qmgr
+write_conf "delay_warning_time = 1s"
+start_qmgr || notok "qmgr restarts"
+set -- $(submit s12@remote.example t12 soft12@test.example)
+ID=${2:-none}
+waitfor 100 grep -q "$ID: sender delay notification: " "$W/log" &&
+	ok "delay_warning_time: delay notification" || notok "delay_warning_time: delay notification"
+waitfor 100 count_ge '^soft12@' "$AGLOG" 3 || true
+check "delay notification sent once" 1 "$(grep -c "$ID: sender delay notification" "$W/log")"
+DID=$(sed -n "s/.*$ID: sender delay notification: \([0-9A-F]*\).*/\1/p" "$W/log" | head -1)
+dl=$(where "${DID:-none}")
+if [ "$dl" != none ] && grep -qi 'Action: delayed' "$Q/$dl/$DID"; then
+	ok "delay notification says Action: delayed"
+else
+	notok "delay notification says Action: delayed ($dl)"
+fi
+stop_qmgr
 finish

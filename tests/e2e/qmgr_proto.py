@@ -8,6 +8,13 @@ import os
 import socket
 import struct
 
+
+def register():
+    """A long-running test process leaves its pid for the test's cleanup."""
+    if os.environ.get("QMGR_TEST_PIDDIR"):
+        with open(os.path.join(os.environ["QMGR_TEST_PIDDIR"], str(os.getpid())), "w"):
+            pass
+
 NEW, NEW_OK, COMMIT, COMMIT_OK, FAIL = 1, 2, 3, 4, 5
 DELIVER, RESULT, DONE = 20, 21, 22
 QUEUE_LIST, QUEUE_ITEM, QUEUE_END, ADMIN, ADMIN_OK = 40, 41, 42, 43, 44
@@ -139,6 +146,7 @@ def agent(path, decide, log=None, count=None):
     Each request's recipients, sender, content are appended to log (a
     file name) as one line per recipient: 'rcpt<TAB>status<TAB>sender
     <TAB>content-length<TAB>first content line'."""
+    register()
     try:
         os.unlink(path)
     except FileNotFoundError:

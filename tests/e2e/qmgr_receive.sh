@@ -82,6 +82,17 @@ s.recv(100)
 PY
 kill -0 "$QPID" && ok "garbage record does not kill qmgr" || notok "garbage record does not kill qmgr"
 
+# A control character in an address: the transaction is dropped.
+out=$(py "$Q" <<'PY'
+import sys, qmgr_proto as p
+pub = sys.argv[1] + "/public/qmgr"
+print(p.submit(pub, "a@b\nX-Injected: 1", ["x@test.example"], b"x\n")[0],
+      p.submit(pub, "a@b", ["x@test.example\r"], b"x\n")[0])
+PY
+)
+check "control characters in addresses refused" "eof eof" "$out"
+check "tmp/ empty after refused addresses" "" "$(ls "$Q/tmp")"
+
 # 6. SIGTERM: exit 0; the message survives a restart.
 stop_qmgr && ok "SIGTERM: exit 0" || notok "SIGTERM: exit 0"
 loc=$(where "$ID1")

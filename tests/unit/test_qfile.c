@@ -106,6 +106,8 @@ static void test_roundtrip(void **state)
 	assert_string_equal(q.envid, "env-1");
 	assert_string_equal(q.body, "8BITMIME");
 	assert_true(q.smtputf8);
+	assert_false(q.warned);
+	assert_true(q.warned_off > 0);
 	assert_null(q.sasl_user);
 	assert_int_equal(q.content_len, strlen(content));
 	char buf[64] = {0};
@@ -124,8 +126,10 @@ static void test_roundtrip(void **state)
 	/* The status byte is updated in place and read back. */
 	assert_int_equal(qfile_set_status(fd, q.rcpts[1].status_off, QFILE_ST_DONE), 0);
 	assert_int_equal(qfile_set_status(fd, q.rcpts[2].status_off, QFILE_ST_FAILED), 0);
+	assert_int_equal(qfile_set_status(fd, q.warned_off, '1'), 0);
 	qfile_free(&q);
 	assert_true(qfile_parse_fd(fd, &q, err, sizeof(err)));
+	assert_true(q.warned);
 	assert_int_equal(q.rcpts[0].status, QFILE_ST_PENDING);
 	assert_int_equal(q.rcpts[1].status, QFILE_ST_DONE);
 	assert_int_equal(q.rcpts[2].status, QFILE_ST_FAILED);
@@ -256,6 +260,11 @@ static void test_malformed(void **state)
 	assert_false(parses(&f));
 	head(&f); content(&f, "", 0); recs(&f, 'R', "Pr@x"); recs(&f, 'N', "2"); recs(&f, 'N', "4"); rec(&f, 'E', "", 0);
 	assert_false(parses(&f));
+	/* A delay warning byte other than 0 or 1. */
+	head(&f); recs(&f, 'w', "2"); content(&f, "", 0); recs(&f, 'R', "Pr@x"); rec(&f, 'E', "", 0);
+	assert_false(parses(&f));
+	head(&f); recs(&f, 'w', "1"); content(&f, "", 0); recs(&f, 'R', "Pr@x"); rec(&f, 'E', "", 0);
+	assert_true(parses(&f));
 	/* NOTIFY out of range; bad time; bad uid. */
 	head(&f); content(&f, "", 0); recs(&f, 'R', "Pr@x"); recs(&f, 'N', "16"); rec(&f, 'E', "", 0);
 	assert_false(parses(&f));
