@@ -245,6 +245,7 @@ int main(int argc, char **argv)
 			close(c);
 			continue;
 		}
+		local_conf_refresh(&lc);
 		pid_t pid = fork();
 		if (pid < 0) {
 			log_warn("fork: %s", strerror(errno));

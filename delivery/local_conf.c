@@ -68,18 +68,54 @@ static int delivered_classes(const char *value)
 	return m;
 }
 
-/* The file that holds an opened table, for its owner. */
-static uid_t map_owner(const struct map *m)
+/* The file that holds an opened table: its owner and modification time. */
+static void map_file(const struct map *m, uid_t *uid, struct timespec *mtime)
 {
 	struct stat sb;
 	struct strbuf path;
-	uid_t uid = 0;
+	*uid = 0;
+	memset(mtime, 0, sizeof(*mtime));
 	sb_init(&path, 0);
 	sb_printf(&path, "%s.db", m->name);
-	if (stat(path.s, &sb) == 0 || stat(m->name, &sb) == 0)
-		uid = sb.st_uid;
+	if (stat(path.s, &sb) == 0 || stat(m->name, &sb) == 0) {
+		*uid = sb.st_uid;
+		*mtime = sb.st_mtim;
+	}
 	sb_free(&path);
-	return uid;
+}
+
+static bool open_one(struct local_alias_map *a, const char *spec)
+{
+	char err[512];
+	struct map *m = map_open(spec, 0, err, sizeof(err));
+	if (m == NULL) {
+		log_warn("alias_maps: %s: %s", spec, err);
+		return false;
+	}
+	a->map = m;
+	map_file(m, &a->owner, &a->mtime);
+	return true;
+}
+
+void local_conf_refresh(struct local_conf *lc)
+{
+	for (size_t i = 0; i < lc->naliases; i++) {
+		struct local_alias_map *a = &lc->aliases[i];
+		if (a->map != NULL) {
+			uid_t uid;
+			struct timespec t;
+			map_file(a->map, &uid, &t);
+			if (t.tv_sec == a->mtime.tv_sec && t.tv_nsec == a->mtime.tv_nsec)
+				continue;
+		}
+		struct local_alias_map fresh = {.spec = a->spec};
+		if (open_one(&fresh, a->spec)) {
+			log_info("alias table %s (re-)opened", a->spec);
+			if (a->map != NULL)
+				map_close(a->map);
+			*a = fresh;
+		}
+	}
 }
 
 static void open_aliases(struct local_conf *lc)
@@ -90,17 +126,12 @@ static void open_aliases(struct local_conf *lc)
 		n++;
 	lc->aliases = xcalloc(n + 1, sizeof(*lc->aliases));
 	for (size_t i = 0; i < n; i++) {
-		char err[512];
-		struct map *m = map_open(items[i], 0, err, sizeof(err));
-		if (m == NULL) {
-			/* Postfix's local defers such mail; a missing table is
-			 * what a fresh system without newaliases has. */
-			log_warn("alias_maps: %s: %s", items[i], err);
-			continue;
-		}
-		lc->aliases[lc->naliases].map = m;
-		lc->aliases[lc->naliases].owner = map_owner(m);
-		lc->naliases++;
+		/* A table that cannot be opened stays in the list without a map:
+		 * its lookups fail, so mail is deferred rather than delivered
+		 * past an alias, and it is tried again on the next connection. */
+		struct local_alias_map *a = &lc->aliases[lc->naliases++];
+		a->spec = xstrdup(items[i]);
+		open_one(a, items[i]);
 	}
 	strlist_free(items);
 }

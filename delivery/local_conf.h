@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "local_mbox.h"
 
@@ -28,6 +29,8 @@ struct map;
 struct local_alias_map {
 	struct map *map;
 	uid_t owner; /* owner of the table file: rights for its commands/files */
+	char *spec;
+	struct timespec mtime; /* of the table file when opened */
 };
 
 struct local_conf {
@@ -60,6 +63,10 @@ struct local_conf {
 
 /* Read everything; fatal on a configuration error, as Postfix's local. */
 void local_conf_load(struct local_conf *lc, struct cfg *cfg, const char *config_dir);
+
+/* Re-open alias tables whose file changed since they were opened
+ * (newaliases), as Postfix's local notices a changed table. */
+void local_conf_refresh(struct local_conf *lc);
 
 /* Whether a domain (no trailing dot) is one of mydestination's. */
 bool local_conf_is_local(const struct local_conf *lc, const char *domain);

@@ -421,6 +421,8 @@ static int alias_find(const struct local_conf *lc, const char *full, const char 
 	for (int k = 0; k < 2 && keys[k] != NULL; k++) {
 		for (size_t i = 0; i < lc->naliases; i++) {
 			const char *v;
+			if (lc->aliases[i].map == NULL)
+				return MAP_ERROR;
 			int r = map_lookup(lc->aliases[i].map, keys[k], &v);
 			if (r == MAP_ERROR)
 				return MAP_ERROR;

@@ -28,10 +28,15 @@
 void local_status_set(struct local_status *st, const char *dsn, const char *fmt, ...)
 {
 	va_list ap;
-	snprintf(st->dsn, sizeof(st->dsn), "%s", dsn);
+	char d[sizeof(st->dsn)];
+	char text[sizeof(st->text)];
+	/* dsn and the arguments may point into st itself. */
+	snprintf(d, sizeof(d), "%s", dsn);
 	va_start(ap, fmt);
-	int n = vsnprintf(st->text, sizeof(st->text), fmt, ap);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	memcpy(st->dsn, d, sizeof(d));
+	memcpy(st->text, text, sizeof(text));
 	if (n < 0)
 		snprintf(st->text, sizeof(st->text), "%s", "(text unavailable)");
 }
