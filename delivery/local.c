@@ -265,5 +265,7 @@ int main(int argc, char **argv)
 	}
 	/* Deliveries in progress finish; the queue manager gets its
 	 * results from them. */
+	local_conf_free(&lc);
+	daemon_free(&d);
 	return 0;
 }

@@ -222,3 +222,16 @@ void local_conf_filter(char *s, const char *filter)
 		if (strchr(filter, *s) == NULL)
 			*s = '_';
 }
+
+void local_conf_free(struct local_conf *lc)
+{
+	for (size_t i = 0; i < lc->naliases; i++) {
+		if (lc->aliases[i].map != NULL)
+			map_close(lc->aliases[i].map);
+		free(lc->aliases[i].spec);
+	}
+	free(lc->aliases);
+	strlist_free(lc->mydestination);
+	strlist_free(lc->export_env);
+	memset(lc, 0, sizeof(*lc));
+}

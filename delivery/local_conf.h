@@ -64,6 +64,8 @@ struct local_conf {
 /* Read everything; fatal on a configuration error, as Postfix's local. */
 void local_conf_load(struct local_conf *lc, struct cfg *cfg, const char *config_dir);
 
+void local_conf_free(struct local_conf *lc);
+
 /* Re-open alias tables whose file changed since they were opened
  * (newaliases), as Postfix's local notices a changed table. */
 void local_conf_refresh(struct local_conf *lc);
