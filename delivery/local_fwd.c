@@ -83,14 +83,31 @@ void local_fwd_submit(const struct local_conf *lc, const struct local_msg *m,
 		goto out;
 	}
 	char newid[64];
+	if (strlen(id) >= sizeof(newid) ||
+	    strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") !=
+	        strlen(id)) {
+		local_status_set(st, "4.3.0", "queue manager sent a malformed queue ID");
+		goto out;
+	}
 	snprintf(newid, sizeof(newid), "%s", id);
+	/* The size is what we add to the file (the queue manager may have
+	 * written its envelope head before the content). */
+	struct stat sb;
+	if (fstat(fd, &sb) != 0) {
+		local_status_set(st, "4.3.0", "cannot forward: %s", strerror(errno));
+		goto out;
+	}
+	off_t size0 = sb.st_size;
 	if (!local_copy(m, fd, m->delivered_to != NULL ? LOCAL_COPY_DELIVERED : 0,
 	                time(NULL))) {
 		local_status_set(st, "4.3.0", "cannot write forwarded copy: %s", strerror(errno));
 		goto out;
 	}
-	struct stat sb;
-	off_t size = fstat(fd, &sb) == 0 ? sb.st_size : 0;
+	if (fstat(fd, &sb) != 0) {
+		local_status_set(st, "4.3.0", "cannot forward: %s", strerror(errno));
+		goto out;
+	}
+	off_t size = sb.st_size - size0;
 	ipc_out_init(&o, PROTO_COMMIT);
 	ipc_add_u64(&o, T_SIZE, (uint64_t)size);
 	ipc_add_str(&o, T_RCPT, addr);
