@@ -246,6 +246,37 @@ struct cfg *cfg_load_text(const char *text, size_t len, const char *name,
 }
 
 /*
+ * Run from a build tree (BUILD/bin/PROGRAM or BUILD/libexec/PROGRAM,
+ * where BUILD's name starts with "build"), the daemons are in
+ * BUILD/libexec; installed, in the compiled-in directory.
+ */
+static char *build_tree_libexec(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return xstrdup(POSTERN_LIBEXECDIR);
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return xstrdup(POSTERN_LIBEXECDIR);
+	*slash = '\0'; /* exe is now the program's directory */
+	slash = strrchr(exe, '/');
+	if (slash == NULL ||
+	    (strcmp(slash + 1, "bin") != 0 && strcmp(slash + 1, "libexec") != 0))
+		return xstrdup(POSTERN_LIBEXECDIR);
+	*slash = '\0'; /* the build directory */
+	const char *top = strrchr(exe, '/');
+	top = top ? top + 1 : exe;
+	if (strncmp(top, "build", 5) != 0)
+		return xstrdup(POSTERN_LIBEXECDIR);
+	struct strbuf sb;
+	sb_init(&sb, 0);
+	sb_printf(&sb, "%s/libexec", exe);
+	return sb_steal(&sb);
+}
+
+/*
  * Defaults that depend on the system or on other settings.  Postfix
  * derives myhostname from the host name, qualified with $mydomain when
  * it has no dot, and mydomain from what follows the first dot of
@@ -283,7 +314,7 @@ static char *computed_default(struct cfg *c, const char *name)
 	if (strcmp(name, "queue_directory") == 0)
 		return xstrdup(POSTERN_SPOOLDIR);
 	if (strcmp(name, "daemon_directory") == 0)
-		return xstrdup(POSTERN_LIBEXECDIR);
+		return build_tree_libexec();
 	if (strcmp(name, "data_directory") == 0)
 		return xstrdup("/var/lib/postern");
 	if (strcmp(name, "mail_owner") == 0)

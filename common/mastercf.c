@@ -212,38 +212,42 @@ static bool has_ws(const char *s)
 	return false;
 }
 
-/* How postconf shows an argument: in braces when it holds white space. */
-static char *shown_form(const char *s)
-{
-	struct strbuf sb;
+/* A growable NULL-terminated string vector, capped. */
+struct vec {
+	char **v;
+	bool *braced; /* optional: braces were added for display */
+	size_t n, cap;
+};
 
-	if (!has_ws(s))
-		return xstrdup(s);
-	sb_init(&sb, 0);
-	sb_addc(&sb, '{');
-	sb_adds(&sb, s);
-	sb_addc(&sb, '}');
-	return sb_steal(&sb);
-}
-
-static bool add_arg(struct mcf_service *s, size_t *cap, char *arg, char *shown)
+static bool vec_add(struct vec *vec, char *str, bool braced)
 {
-	if (s->nargs >= MASTERCF_ARGS_MAX) {
-		free(arg);
-		free(shown);
+	if (vec->n >= MASTERCF_ARGS_MAX) {
+		free(str);
 		return false;
 	}
-	if (s->nargs + 1 >= *cap) {
-		*cap = *cap ? *cap * 2 : 8;
-		s->args = xreallocarray(s->args, *cap, sizeof(*s->args));
-		s->shown = xreallocarray(s->shown, *cap, sizeof(*s->shown));
+	if (vec->n + 1 >= vec->cap) {
+		vec->cap = vec->cap ? vec->cap * 2 : 8;
+		vec->v = xreallocarray(vec->v, vec->cap, sizeof(*vec->v));
+		vec->braced = xreallocarray(vec->braced, vec->cap, sizeof(*vec->braced));
 	}
-	s->args[s->nargs] = arg;
-	s->shown[s->nargs] = shown;
-	s->nargs++;
-	s->args[s->nargs] = NULL;
-	s->shown[s->nargs] = NULL;
+	vec->braced[vec->n] = braced;
+	vec->v[vec->n++] = str;
+	vec->v[vec->n] = NULL;
 	return true;
+}
+
+/* Add text as postconf shows it: in braces when it holds white space. */
+static bool vec_add_shown(struct vec *vec, char *text)
+{
+	if (!has_ws(text))
+		return vec_add(vec, text, false);
+	struct strbuf sb;
+	sb_init(&sb, 0);
+	sb_addc(&sb, '{');
+	sb_adds(&sb, text);
+	sb_addc(&sb, '}');
+	free(text);
+	return vec_add(vec, sb_steal(&sb), true);
 }
 
 static void add_override(struct mcf_service *s, const char *name, size_t nlen,
@@ -258,121 +262,175 @@ static void add_override(struct mcf_service *s, const char *name, size_t nlen,
 }
 
 /*
- * The value after -o.  "{ name = value }" loses the space after "{",
- * around "=" and before "}"; the short form must be name=value as is.
- * Returns the normalised text (allocated) and records the override.
+ * Split the value of -o.  The long form "{ name = value }" loses the
+ * space after "{", around "=" and before "}"; the short form must be
+ * name=value as is.  Returns NULL when text is neither; else the value,
+ * with the name's length in *nlen.
  */
-static char *override_value(struct pstate *ps, struct mcf_service *s,
-                            const struct token *t, const char *rest)
+static const char *split_override(const char *text, bool group, size_t *nlen)
 {
-	char *text = rest != NULL ? xstrdup(rest) : token_text(t);
-	bool group = rest == NULL && t->group;
-
 	if (!group) {
-		char *eq = strchr(text, '=');
+		const char *eq = strchr(text, '=');
 		if (eq == NULL || eq == text)
-			diag_report(ps->d, ps->file, ps->line, DIAG_ERROR,
-			            "\"-o %s\": expected name=value", text);
-		else
-			add_override(s, text, (size_t)(eq - text), eq + 1);
-		return text;
+			return NULL;
+		*nlen = (size_t)(eq - text);
+		return eq + 1;
 	}
-	size_t nlen = 0;
-	while (text[nlen] && !is_ws(text[nlen]) && text[nlen] != '=')
-		nlen++;
-	const char *p = text + nlen;
+	size_t n = 0;
+	while (text[n] && !is_ws(text[n]) && text[n] != '=')
+		n++;
+	const char *p = text + n;
 	while (is_ws(*p))
 		p++;
-	if (nlen == 0 || *p != '=') {
-		diag_report(ps->d, ps->file, ps->line, DIAG_ERROR,
-		            nlen == 0 ? "\"-o { %s }\": missing parameter name"
-		                      : "\"-o { %s }\": missing '=' after parameter name",
-		            text);
-		return text;
-	}
+	if (n == 0 || *p != '=')
+		return NULL;
 	p++;
 	while (is_ws(*p))
 		p++;
-	add_override(s, text, nlen, p);
+	*nlen = n;
+	return p;
+}
+
+/* The -o value as text: "name=value" when it is a valid long form. */
+static char *normalise_value(const char *text, bool group)
+{
+	size_t nlen;
+	const char *val = group ? split_override(text, true, &nlen) : NULL;
+
+	if (val == NULL)
+		return xstrdup(text);
 	struct strbuf sb;
 	sb_init(&sb, 0);
 	sb_add(&sb, text, nlen);
 	sb_addc(&sb, '=');
-	sb_adds(&sb, p);
-	free(text);
+	sb_adds(&sb, val);
 	return sb_steal(&sb);
 }
 
 /*
- * The arguments after the command.  Daemon options come first, as
- * getopt sees them: "-o" takes the next word (or the rest of its own),
- * "--" or the first word not starting with '-' ends them.  Everything
- * else is kept in order.  A lone "-" also takes the next word, as
- * postconf does.
+ * Step one, as postconf does it: while the words as written start with
+ * '-', split "-vo" into "-v" "-o" and "-oVALUE" into "-o" "VALUE", and
+ * rewrite a "{ name = value }" after -o to name=value.  From the first
+ * word that does not start with '-' (a "{...}" word included) on,
+ * words only lose their braces.
  */
-static bool parse_args(struct pstate *ps, struct mcf_service *s, const char *cp)
+static bool normalise_words(const struct token *t, size_t nt, struct vec *out)
 {
-	struct token t, v;
-	size_t cap = 0;
+	bool norm = true, ok = true;
+
+	for (size_t i = 0; ok && i < nt; i++) {
+		char *text = token_text(&t[i]);
+		char *o;
+		if (norm && strcmp(text, "-") == 0) {
+			/* postconf lets a lone "-" take the next word too. */
+			ok = vec_add(out, text, false);
+			if (ok && i + 1 < nt)
+				ok = vec_add(out, token_text(&t[++i]), false);
+			continue;
+		}
+		if (!norm || t[i].start[0] != '-' || strcmp(text, "--") == 0 ||
+		    (o = strchr(text + 1, 'o')) == NULL) {
+			norm = norm && t[i].start[0] == '-' && strcmp(text, "--") != 0;
+			ok = vec_add(out, text, false);
+			continue;
+		}
+		if (o > text + 1)
+			ok = vec_add(out, xstrndup(text, (size_t)(o - text)), false);
+		if (ok)
+			ok = vec_add(out, xstrdup("-o"), false);
+		if (ok && o[1] != '\0') {
+			struct token at = {o + 1, o + 1 + strlen(o + 1), o[1] == '{'};
+			char *v = token_text(&at);
+			ok = vec_add(out, normalise_value(v, at.group), false);
+			free(v);
+		} else if (ok && i + 1 < nt) {
+			char *v = token_text(&t[++i]);
+			ok = vec_add(out, normalise_value(v, t[i].group), false);
+			free(v);
+		}
+		free(text);
+	}
+	return ok;
+}
+
+/*
+ * Step two, on the normalised words: daemon options run while words
+ * start with '-' up to "--"; an option whose first letter is 'o' (or a
+ * lone "-") takes the next word as its value; "-o name=value" is a
+ * setting.  Also builds what postconf shows: options as they are,
+ * values and the words after the options in braces when they hold
+ * white space, the word that ends the options without.
+ */
+static bool options_and_shown(struct pstate *ps, struct mcf_service *s,
+                              char **w, size_t nw, struct vec *shown)
+{
 	bool opts = true, ok = true;
 
-	s->args = xcalloc(1, sizeof(*s->args));
-	s->shown = xcalloc(1, sizeof(*s->shown));
-	while (ok && next_token(ps, &cp, &t)) {
-		char *text = token_text(&t);
+	for (size_t i = 0; ok && i < nw; i++) {
 		if (!opts) {
-			ok = add_arg(s, &cap, text, shown_form(text));
+			ok = vec_add_shown(shown, xstrdup(w[i]));
 			continue;
 		}
-		if (text[0] != '-') {
-			/* postconf shows the word that ends the options without
-			 * its braces; so do we. */
+		if (w[i][0] != '-' || strcmp(w[i], "--") == 0) {
 			opts = false;
-			ok = add_arg(s, &cap, text, xstrdup(text));
+			ok = vec_add(shown, xstrdup(w[i]), false);
 			continue;
 		}
-		if (strcmp(text, "--") == 0) {
-			opts = false;
-			ok = add_arg(s, &cap, text, xstrdup(text));
-			continue;
-		}
-		if (strcmp(text, "-") == 0) {
-			ok = add_arg(s, &cap, text, xstrdup(text));
-			if (ok && next_token(ps, &cp, &v)) {
-				char *val = token_text(&v);
-				ok = add_arg(s, &cap, val, shown_form(val));
-			}
-			continue;
-		}
-		char *o = strchr(text + 1, 'o');
-		if (o == NULL) {
-			ok = add_arg(s, &cap, text, xstrdup(text));
-			continue;
-		}
-		if (o > text + 1) /* "-vo": keep "-v" */
-			ok = add_arg(s, &cap, xstrndup(text, (size_t)(o - text)),
-			             xstrndup(text, (size_t)(o - text)));
-		if (ok)
-			ok = add_arg(s, &cap, xstrdup("-o"), xstrdup("-o"));
-		char *val = NULL;
-		if (ok && o[1] != '\0') {
-			/* "-oname=value" or "-o{ name = value }" */
-			struct token at = {o + 1, o + 1 + strlen(o + 1), o[1] == '{'};
-			val = at.group ? override_value(ps, s, &at, NULL)
-			               : override_value(ps, s, &at, o + 1);
-		} else if (ok && next_token(ps, &cp, &v)) {
-			val = override_value(ps, s, &v, NULL);
-		} else if (ok) {
+		ok = vec_add(shown, xstrdup(w[i]), false);
+		if ((w[i][1] == 'o' || w[i][1] == '\0') && i + 1 < nw) {
+			const char *v = w[++i];
+			if (ok)
+				ok = vec_add_shown(shown, xstrdup(v));
+			if (strcmp(w[i - 1], "-o") != 0)
+				continue;
+			size_t nlen;
+			const char *val = split_override(v, true, &nlen);
+			if (val != NULL)
+				add_override(s, v, nlen, val);
+			else
+				diag_report(ps->d, ps->file, ps->line, DIAG_ERROR,
+				            "\"-o %s\": expected name=value or "
+				            "{ name = value }", v);
+		} else if (strcmp(w[i], "-o") == 0) {
 			diag_report(ps->d, ps->file, ps->line, DIAG_ERROR,
 			            "-o without a name=value");
 		}
-		free(text);
-		if (val != NULL)
-			ok = add_arg(s, &cap, val, shown_form(val));
 	}
+	return ok;
+}
+
+static bool parse_args(struct pstate *ps, struct mcf_service *s, const char *cp)
+{
+	struct token *t = NULL;
+	size_t nt = 0, cap = 0;
+	struct vec words = {0}, shown = {0};
+	bool ok = true;
+
+	for (struct token tok; next_token(ps, &cp, &tok);) {
+		if (nt == MASTERCF_ARGS_MAX) {
+			ok = false; /* keep what fits, report the rest */
+			break;
+		}
+		if (nt == cap) {
+			cap = cap ? cap * 2 : 16;
+			t = xreallocarray(t, cap, sizeof(*t));
+		}
+		t[nt++] = tok;
+	}
+	if (!normalise_words(t, nt, &words))
+		ok = false;
+	free(t);
+	if (!options_and_shown(ps, s, words.v, words.n, &shown))
+		ok = false;
 	if (!ok)
 		diag_report(ps->d, ps->file, ps->line, DIAG_ERROR,
 		            "more than %d command arguments", MASTERCF_ARGS_MAX);
+	s->args = words.v ? words.v : xcalloc(1, sizeof(char *));
+	s->nargs = words.n;
+	free(words.braced);
+	s->shown = shown.v ? shown.v : xcalloc(1, sizeof(char *));
+	s->shown_braced = shown.braced;
+	s->nshown = shown.n;
 	return ok;
 }
 
@@ -567,12 +625,13 @@ static void service_clear(struct mcf_service *s)
 		free(s->field[i]);
 	free(s->host);
 	free(s->port);
-	for (size_t i = 0; i < s->nargs; i++) {
+	for (size_t i = 0; i < s->nargs; i++)
 		free(s->args[i]);
+	for (size_t i = 0; i < s->nshown; i++)
 		free(s->shown[i]);
-	}
 	free(s->args);
 	free(s->shown);
+	free(s->shown_braced);
 	for (size_t i = 0; i < s->noverrides; i++) {
 		free(s->overrides[i].name);
 		free(s->overrides[i].value);

@@ -58,8 +58,11 @@ struct mcf_service {
 	 * normalised ("-oX" -> "-o" "X", "-o { a = b }" -> "-o" "a=b"). */
 	char **args;
 	size_t nargs;
-	/* What postconf shows for each argument (re-braced where needed). */
+	/* The arguments as postconf shows them (for the printers):
+	 * NULL-terminated, shown_braced[i] when braces were added. */
 	char **shown;
+	bool *shown_braced;
+	size_t nshown;
 	/* -o name=value settings in the order written; a later one for
 	 * the same name wins (mastercf_override()). */
 	struct mcf_override *overrides;

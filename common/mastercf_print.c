@@ -96,22 +96,22 @@ static void fold_print(struct fold *f, FILE *out)
 
 /*
  * The command and its arguments.  With -f, each "-o value" among the
- * daemon options sits on a line of its own (postconf treats a lone "-"
- * the same way); everything else fills lines up to the limit.
+ * daemon options sits on a line of its own (postconf treats any option
+ * word whose first letter is 'o', and a lone "-", the same way);
+ * everything else fills lines up to the limit.
  */
 static void fold_command(struct fold *f, const struct mcf_service *s)
 {
 	bool opts = true;
 
 	fold_raw(f, s->command, strlen(s->command));
-	for (size_t i = 0; i < s->nargs; i++) {
+	for (size_t i = 0; i < s->nshown; i++) {
 		const char *a = s->shown[i];
 		if (opts && a[0] != '-')
 			opts = false;
 		if (opts && strcmp(a, "--") == 0)
 			opts = false;
-		if (opts && (strcmp(a, "-o") == 0 || strcmp(a, "-") == 0) &&
-		    i + 1 < s->nargs) {
+		if (opts && (a[1] == 'o' || a[1] == '\0') && i + 1 < s->nshown) {
 			if (!f->fold)
 				fold_raw(f, " ", 1);
 			else if (!f->at_start)
@@ -124,7 +124,7 @@ static void fold_command(struct fold *f, const struct mcf_service *s)
 			f->break_next = true;
 			continue;
 		}
-		fold_word(f, a, strlen(a), strlen(s->args[i]));
+		fold_word(f, a, strlen(a), strlen(a) - (s->shown_braced[i] ? 2 : 0));
 	}
 }
 

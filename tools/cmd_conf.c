@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "cfguse.h"
@@ -141,6 +142,66 @@ static int show_maps(void)
 	return 0;
 }
 
+/* As postconf: a broken value of any parameter in use is fatal,
+ * whatever is asked for. */
+static bool values_expand(struct conf_ctx *x, const struct cfguse *u)
+{
+	for (size_t i = 0; i < cfg_count(x->c); i++) {
+		const char *name = cfg_name_at(x->c, i);
+		char err[512];
+		if (!cfguse_is_used(u, name))
+			continue;
+		free(cfg_expand(x->c, cfg_raw(x->c, name), NULL, NULL, err, sizeof(err)));
+		if (err[0]) {
+			log_error("%s: %s: %s", x->mainpath, name, err);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void show_named(struct conf_ctx *x, const struct cfguse *u,
+                       char **names, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (!cfguse_is_used(u, names[i])) {
+			log_warn("%s: unknown parameter", names[i]);
+			continue;
+		}
+		if ((x->flags & CONF_NONDEFAULT) && !cfg_is_set(x->c, names[i]))
+			continue;
+		show(x, names[i]);
+	}
+}
+
+static void show_all(struct conf_ctx *x, const struct cfguse *u)
+{
+	struct namelist nl = {0};
+	struct cfg *c = x->c;
+	if (x->flags & CONF_NONDEFAULT) {
+		for (size_t i = 0; i < cfg_count(c); i++)
+			if (cfguse_is_used(u, cfg_name_at(c, i)))
+				nl_add(&nl, cfg_name_at(c, i));
+		/* Like postconf, -c DIR is a setting of its own. */
+		if (!cfg_is_set(c, "config_directory") &&
+		    strcmp(cfg_config_dir(c), POSTERN_SYSCONFDIR) != 0)
+			nl_add(&nl, "config_directory");
+	} else {
+		size_t n;
+		const struct cfg_param *t = cfg_param_table(&n);
+		for (size_t i = 0; i < n; i++)
+			nl_add(&nl, t[i].name);
+		if (!(x->flags & CONF_DEFAULTS))
+			cfguse_each_user_defined(u, add_user_defined, &nl);
+	}
+	qsort(nl.v, nl.n, sizeof(*nl.v), cmp_str);
+	if ((x->flags & CONF_NONDEFAULT) && !cfg_is_set(c, "config_directory"))
+		cfg_set(c, "config_directory", cfg_config_dir(c), NULL, 0);
+	for (size_t i = 0; i < nl.n; i++)
+		show(x, nl.v[i]);
+	free(nl.v);
+}
+
 int cmd_conf(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -175,7 +236,10 @@ int cmd_conf(int argc, char **argv)
 	struct strbuf mpath;
 	sb_init(&mpath, 0);
 	sb_printf(&mpath, "%s/master.cf", cfg_config_dir(c));
-	struct mastercf *m = mastercf_load(mpath.s, NULL);
+	/* master.cf matters only for -M/-F/-P and $name references in -o. */
+	bool want_master = mode == 'M' || mode == 'F' || mode == 'P';
+	struct mastercf *m = want_master || access(mpath.s, F_OK) == 0 ?
+	                     mastercf_load(mpath.s, NULL) : NULL;
 	if (mode == 'M' || mode == 'F' || mode == 'P') {
 		int rc = 1;
 		char err[256];
@@ -208,66 +272,14 @@ int cmd_conf(int argc, char **argv)
 	cfg_set(x.defaults, "config_directory", cfg_config_dir(c), NULL, 0);
 	struct cfguse *u = cfguse_compute(c, m);
 
-	/* As postconf: a broken value of any parameter in use is fatal,
-	 * whatever is asked for. */
-	if (!(flags & CONF_DEFAULTS)) {
-		for (size_t i = 0; i < cfg_count(c); i++) {
-			const char *name = cfg_name_at(c, i);
-			char err[512];
-			if (!cfguse_is_used(u, name))
-				continue;
-			free(cfg_expand(c, cfg_raw(c, name), NULL, NULL, err, sizeof(err)));
-			if (err[0]) {
-				log_error("%s: %s: %s", x.mainpath, name, err);
-				cfguse_free(u);
-				mastercf_free(m);
-				cfg_free(x.defaults);
-				cfg_free(c);
-				sb_free(&mainpath);
-				sb_free(&mpath);
-				return 1;
-			}
-		}
-	}
-
 	int rc = 0;
-	if (optind < argc) {
-		for (int i = optind; i < argc; i++) {
-			const char *name = argv[i];
-			if (!cfguse_is_used(u, name)) {
-				log_warn("%s: unknown parameter", name);
-				continue;
-			}
-			if ((flags & CONF_NONDEFAULT) && !cfg_is_set(c, name))
-				continue;
-			show(&x, name);
-		}
-	} else {
-		struct namelist nl = {0};
-		if (flags & CONF_NONDEFAULT) {
-			for (size_t i = 0; i < cfg_count(c); i++)
-				if (cfguse_is_used(u, cfg_name_at(c, i)))
-					nl_add(&nl, cfg_name_at(c, i));
-			/* Like postconf, -c DIR is a setting of its own. */
-			if (!cfg_is_set(c, "config_directory") &&
-			    strcmp(cfg_config_dir(c), POSTERN_SYSCONFDIR) != 0)
-				nl_add(&nl, "config_directory");
-		} else {
-			size_t n;
-			const struct cfg_param *t = cfg_param_table(&n);
-			for (size_t i = 0; i < n; i++)
-				nl_add(&nl, t[i].name);
-			if (!(flags & CONF_DEFAULTS))
-				cfguse_each_user_defined(u, add_user_defined, &nl);
-		}
-		qsort(nl.v, nl.n, sizeof(*nl.v), cmp_str);
-		if ((flags & CONF_NONDEFAULT) && !cfg_is_set(c, "config_directory"))
-			cfg_set(c, "config_directory", cfg_config_dir(c), NULL, 0);
-		for (size_t i = 0; i < nl.n; i++)
-			show(&x, nl.v[i]);
-		free(nl.v);
-	}
-	if (!(flags & CONF_DEFAULTS))
+	if (!(flags & CONF_DEFAULTS) && !values_expand(&x, u))
+		rc = 1;
+	else if (optind < argc)
+		show_named(&x, u, argv + optind, argc - optind);
+	else
+		show_all(&x, u);
+	if (rc == 0 && !(flags & CONF_DEFAULTS))
 		warn_unused(&x, u);
 	cfguse_free(u);
 	mastercf_free(m);

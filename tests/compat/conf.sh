@@ -249,4 +249,11 @@ same names -d mynetworks_style smtpd_relay_restrictions mime_header_checks
 same names -dh smtpd_tls_security_level
 warns names "no_such_parameter" no_such_parameter
 
+# --- postern's own defaults -----------------------------------------------------
+# Run from a build tree, the daemons are found in its libexec/.
+want=$(cd "$(dirname "$POSTERN")/.." && pwd)/libexec
+got=$("$POSTERN" conf -c "$work/names" -h daemon_directory 2>/dev/null)
+if [ "$got" = "$want" ]; then ok "daemon_directory is the build tree's libexec"
+else notok "daemon_directory: want $want, got $got"; fi
+
 exit $failed

@@ -346,6 +346,19 @@ static void test_overrides(void **state)
 	mastercf_free(m);
 	sb_free(&c.text);
 
+	/* As postconf -P: after an option word written in braces, "-o { a =
+	 * b }" still counts but "-vo" is no longer split. */
+	m = parse("x unix - - n - - smtpd { -v  x } -o { a = b c } { f g }\n"
+	          "y unix - - n - - smtpd {-v} -vo a=b\n",
+	          &c);
+	assert_string_equal(mastercf_override(&m->services[0], "a"), "b c");
+	assert_string_equal(m->services[0].shown[2], "{a = b c}");
+	assert_string_equal(m->services[0].shown[3], "f g");
+	assert_int_equal(m->services[1].noverrides, 0);
+	assert_string_equal(m->services[1].args[1], "-vo");
+	mastercf_free(m);
+	sb_free(&c.text);
+
 	/* -o forms a daemon would refuse are errors with the line. */
 	static const char *const bad[] = {
 		"x unix - - n - - smtpd\n  -o noequals\n",
