@@ -33,6 +33,7 @@
 
 #define NO_ALIAS   0x1
 #define NO_FORWARD 0x2
+#define LOCAL_ONLY 0x4 /* the domain is ours whatever mydestination says */
 
 struct user {
 	char *name, *home, *shell;
@@ -465,7 +466,7 @@ static void deliver_address(struct local_job *job, const char *addr,
 		fail(job, to, "5.4.6", "mail forwarding loop for %s", to);
 		goto out;
 	}
-	if (up != NULL && !local_conf_is_local(lc, domain)) {
+	if (up != NULL && !(flags & LOCAL_ONLY) && !local_conf_is_local(lc, domain)) {
 		leaf(job, up, LOCAL_LEAF_FORWARD, to, up->cred, NULL);
 		goto out;
 	}
@@ -527,6 +528,22 @@ static void deliver_address(struct local_job *job, const char *addr,
 	}
 
 	struct user *u = user_get(base);
+	if (u == NULL && (strcmp(base, "postmaster") == 0 || strcmp(base, "abuse") == 0) &&
+	    !(flags & NO_ALIAS) && depth <= LOCAL_EXPAND_DEPTH) {
+		/* Role accounts must never bounce (RFC 5321 4.5.1, RFC 2142):
+		 * without an alias or a user of that name they go to root, as
+		 * the aliases file every Postfix install ships would send them. */
+		struct strbuf root;
+		sb_init(&root, MAP_KEY_MAX);
+		sb_printf(&root, "root@%s", domain);
+		struct level role = lv;
+		role.alias = base;
+		role.class = LOCAL_CLASS_ALIAS;
+		deliver_address(job, root.s, &role, LOCAL_ONLY);
+		sb_free(&root);
+		free(base);
+		goto out;
+	}
 	if (u == NULL) {
 		fail(job, to, "5.1.1", "unknown user: \"%s\"", local.s);
 		free(base);

@@ -156,6 +156,13 @@ deliver "$T/qf" --rcpt "nosuchuser+x@test.example"
 check "unknown user: 5.1.1 as Postfix words it" has 'RESULT 0 5.1.1 unknown user: "nosuchuser+x" [local]'
 check "unknown user: logged as bounced" logged 'dsn=5.1.1, status=bounced (unknown user: "nosuchuser+x")'
 
+# 4b. role accounts never bounce: abuse (no alias, no user) goes to root
+rm -f "$T/mail/root"
+deliver "$T/qf" --rcpt "abuse@test.example"
+check "abuse without alias or user: delivered to root's mailbox" \
+	bash -c "grep -q 'RESULT 0 2.0.0 delivered to mailbox' '$T/out' && grep -q '^Delivered-To: abuse@test.example' '$T/mail/root'"
+check "abuse: logged as to=<root@...>, orig_to=<abuse@...>" logged "to=<root@test.example>, orig_to=<abuse@test.example>, relay=local"
+
 # 5. Delivered-To loop
 printf 'Delivered-To: %s@TEST.example\nSubject: loop\n\nx\n' "$ALICE" >"$T/loopmsg"
 deliver "$T/loopmsg" --rcpt "$ALICE@test.example"
@@ -366,6 +373,7 @@ printf '%s\n# a comment\n%s\n' "$ALICE" "$BOB" >"$T/inc/list"
 	echo "loopb: loopa"
 	echo "remote: someone@remote.example"
 	echo "self: self, $BOB"
+	echo "slow: \"|sleep 3\""
 } >"$T/etc/aliases"
 "$POSTERN" alias -c "$T/etc" "hash:$T/etc/aliases"
 start_local
@@ -468,6 +476,18 @@ deliver "$T/qf" --rcpt "$ALICE@test.example"
 check ".forward owned by someone else is ignored (mailbox delivery)" \
 	bash -c "grep -q 'RESULT 0 2.0.0 delivered to mailbox' '$T/out' && [ -s '$T/mail/$ALICE' ]"
 rm -f "$ALICE_HOME/.forward"
+
+# Deliveries on different connections run at the same time.
+(deliver "$T/qf" --rcpt "slow@test.example"; cp "$T/out" "$T/out.slow") &
+slowpid=$!
+sleep 0.5
+start=$(date +%s%N)
+deliver "$T/qf" --rcpt "$BOB@test.example"
+elapsed=$((($(date +%s%N) - start) / 1000000))
+check "a second connection is served while a slow command runs" \
+	bash -c "grep -q 'RESULT 0 2.0.0' '$T/out' && [ $elapsed -lt 2000 ] && kill -0 $slowpid 2>/dev/null"
+wait $slowpid
+check "the slow command's delivery completes too" grep -q "RESULT 0 2.0.0 delivered to command: sleep 3" "$T/out.slow"
 
 # Only mail_owner may connect (even when the socket mode would let others).
 chmod 666 "$T/q/private/local"
