@@ -564,6 +564,9 @@ static void deliver_address(struct local_job *job, const char *addr,
 	if (!*lc->home_mailbox && !*lc->mailbox_command && stat(lc->spool_dir, &sb) == 0 &&
 	    (sb.st_mode & S_IWGRP) && !(sb.st_mode & S_IWOTH))
 		cred.extra_gid = sb.st_gid;
+	/* mailbox_command never runs as root (postconf(5)): default_privs. */
+	if (*lc->mailbox_command && u->uid == 0)
+		cred = rights(lc, NULL);
 	lv.cred = cred;
 	leaf(job, &lv, LOCAL_LEAF_MAILBOX, u->name, cred, u);
 	user_free(u);

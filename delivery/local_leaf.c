@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "local_cmd.h"
@@ -77,12 +77,13 @@ static void run_command(const struct run *r, const char *command, struct local_s
 	char *env[ENV_MAX + 1];
 	const struct local_leaf *l = r->leaf;
 	build_env(r->lc, l, env);
-	struct stat sb;
 	struct local_cmd c = {
 		.command = command,
 		.shell = r->lc->command_shell,
 		.envp = env,
-		.cwd = l->home != NULL && stat(l->home, &sb) == 0 ? l->home : "/",
+		/* The home directory when this user may enter it (root's
+		 * mailbox_command runs as default_privs), else "/". */
+		.cwd = l->home != NULL && access(l->home, X_OK) == 0 ? l->home : "/",
 		.time_limit = r->lc->command_time_limit,
 		.copy_flags = LOCAL_COPY_FROM | LOCAL_COPY_RPATH | LOCAL_COPY_ORIG |
 		              ((r->lc->prepend_delivered & LOCAL_DELIV_COMMAND)

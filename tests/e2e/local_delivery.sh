@@ -343,6 +343,11 @@ for v in "HOME=$ALICE_HOME" "USER=$ALICE" "LOGNAME=$ALICE" "SHELL=/bin/sh" "SEND
 done
 check "mailbox_command environment: nothing else of the agent's" \
 	bash -c "! grep -qE '^(POSTERN|SUDO|TERM|MAIL=)' '$ALICE_HOME/mbcmd.env'"
+sed -i "s|^mailbox_command = .*|mailbox_command = id -un > $T/pub/root.who|" "$T/etc/main.cf"
+start_local
+deliver "$T/qf" --rcpt "root@test.example"
+check "mailbox_command for root runs as default_privs" \
+	bash -c "grep -q 'RESULT 0 2.0.0' '$T/out' && [ \"\$(cat '$T/pub/root.who')\" = nobody ]"
 sed -i "s|^mailbox_command = .*|mailbox_command = CODE=75 $T/pub/mbcmd.sh|" "$T/etc/main.cf"
 start_local
 deliver "$T/qf" --rcpt "$ALICE@test.example"
