@@ -322,6 +322,14 @@ check "maildir: exact contents (no From_ line, no quoting)" cmp -s "$md/new/$f" 
 check "maildir: file mode 0600 owned by the user" test "$(stat -c '%a %U' "$md/new/$f")" = "600 $ALICE"
 base_conf
 
+# 11b. mbox in the home directory via home_mailbox
+echo "home_mailbox = Mailbox" >>"$T/etc/main.cf"
+start_local
+deliver "$T/qf" --offset $OFF --length "$LEN" --sender s@example.org --rcpt "$ALICE@test.example"
+check "home_mailbox = Mailbox: mbox in the home, owned by the user" \
+	bash -c "grep -q 'RESULT 0 2.0.0 delivered to mailbox' '$T/out' && [ \"\$(stat -c '%a %U' '$ALICE_HOME/Mailbox')\" = '600 $ALICE' ] && grep -q '^>From the start' '$ALICE_HOME/Mailbox'"
+base_conf
+
 # 12. mailbox_command with the environment, exit codes per sysexits
 {
 	echo '#!/bin/sh'
@@ -379,7 +387,11 @@ printf '%s\n# a comment\n%s\n' "$ALICE" "$BOB" >"$T/inc/list"
 	echo "remote: someone@remote.example"
 	echo "self: self, $BOB"
 	echo "slow: \"|sleep 3\""
+	echo "ext+x: $BOB"
+	echo "ext: $ALICE"
+	echo "recur: :include:$T/inc/recur"
 } >"$T/etc/aliases"
+echo ":include:$T/inc/recur" >"$T/inc/recur"
 "$POSTERN" alias -c "$T/etc" "hash:$T/etc/aliases"
 start_local
 : >"$T/mail/$ALICE"
@@ -449,6 +461,15 @@ base_conf
 start_local
 deliver "$T/qf" --rcpt "maildirfile@test.example"
 check "/dir/: maildir delivery" bash -c "grep -q 'RESULT 0 2.0.0 delivered to maildir' '$T/out' && [ \$(ls '$T/pub/md/new' | wc -l) = 1 ]"
+
+deliver "$T/qf" --rcpt "recur@test.example"
+check ":include: that includes itself: bounded, 5.4.6" has "RESULT 0 5.4.6 mail forwarding loop for recur@test.example"
+: >"$T/mail/$ALICE"
+: >"$T/mail/$BOB"
+deliver "$T/qf" --rcpt "ext+x@test.example"
+check "alias lookup tries user+ext before user" bash -c "[ -s '$T/mail/$BOB' ] && [ ! -s '$T/mail/$ALICE' ]"
+deliver "$T/qf" --rcpt "ext+y@test.example"
+check "alias lookup falls back to user without the extension" bash -c "[ -s '$T/mail/$ALICE' ]"
 
 deliver "$T/qf" --rcpt "loopa@test.example"
 check "alias loop: 5.4.6 alias database loop" has "RESULT 0 5.4.6 alias database loop for loopa"
