@@ -27,9 +27,11 @@ T=$(mktemp -d /tmp/postern-local.XXXXXX) || exit 1
 [ -d "$T" ] || exit 1
 chmod 755 "$T"
 PID=
+STUB=
 USERS=()
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	[ -n "$STUB" ] && kill "$STUB" 2>/dev/null && wait "$STUB" 2>/dev/null
 	for u in "${USERS[@]}"; do userdel -r "$u" >/dev/null 2>&1; done
 	rm -rf "$T"
 }
@@ -476,6 +478,34 @@ check "alias loop: 5.4.6 alias database loop" has "RESULT 0 5.4.6 alias database
 
 deliver "$T/qf" --rcpt "remote@test.example"
 check "forward to a remote address without a queue manager: deferred 4.3.0" has "RESULT 0 4.3.0 cannot forward: queue manager not reachable"
+
+# Forwarding with a queue manager to submit to: the receiving side of the
+# real NEW/COMMIT exchange on public/qmgr (tests/e2e/local_qmgr_stub.py).
+mkdir -p "$T/q/public" "$T/fwd"
+python3 "$ROOT/tests/e2e/local_qmgr_stub.py" "$T/q/public/qmgr" "$ROOT/common/proto.h" "$T/fwd" 2>"$T/stub.log" &
+STUB=$!
+for _ in $(seq 1 50); do [ -S "$T/q/public/qmgr" ] && break; sleep 0.1; done
+deliver "$T/qf" --offset $OFF --length "$LEN" --rcpt "remote@test.example"
+check "forward: 2.0.0 forwarded as the new queue ID" has "RESULT 0 2.0.0 forwarded as F00001STUB"
+check "forward: logged as Postfix does" logged "to=<remote@test.example>, relay=local"
+check "forward: new message to the remote address, same sender" \
+	bash -c "printf 'sender=sender@example.org\nrcpt=someone@remote.example\n' | cmp -s - '$T/fwd/F00001STUB.env'"
+check "forward: content is Delivered-To: plus the message, unchanged" \
+	bash -c "cmp -s <(printf 'Delivered-To: remote@test.example\n'; cat '$T/msg'; echo) '$T/fwd/F00001STUB.msg'"
+printf 'someone@remote.example\n' >"$ALICE_HOME/.forward"
+chown "$ALICE" "$ALICE_HOME/.forward"
+deliver "$T/qf" --rcpt "$ALICE@test.example"
+check ".forward to a remote address: forwarded" has "RESULT 0 2.0.0 forwarded as F00002STUB"
+check ".forward to a remote address: Delivered-To: is the user" \
+	bash -c "head -1 '$T/fwd/F00002STUB.msg' | grep -qx 'Delivered-To: $ALICE@test.example'"
+# the forwarded copy coming back is a loop
+deliver "$T/fwd/F00002STUB.msg" --rcpt "$ALICE@test.example"
+check "forwarded copy coming back: mail forwarding loop" has "RESULT 0 5.4.6 mail forwarding loop for $ALICE@test.example"
+rm -f "$ALICE_HOME/.forward"
+kill $STUB 2>/dev/null
+wait $STUB 2>/dev/null
+STUB=
+rm -f "$T/q/public/qmgr"
 
 # .forward: to another user and to the own mailbox ("\user")
 : >"$T/mail/$ALICE"
