@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,13 +33,12 @@
 #include "mastercf.h"
 #include "proto.h"
 
-static volatile sig_atomic_t got_chld, got_term;
+static volatile sig_atomic_t got_term;
 
+/* SIGCHLD only interrupts poll(), so exited children are reaped at once. */
 static void on_signal(int sig)
 {
-	if (sig == SIGCHLD)
-		got_chld = 1;
-	else
+	if (sig != SIGCHLD)
 		got_term = 1;
 }
 
@@ -169,7 +169,8 @@ static int bind_socket(const struct daemon *d, const struct local_conf *lc)
 		log_fatal("service name \"%s\" does not make a socket path", d->service);
 	if (mkdir("private", 0710) != 0 && errno != EEXIST)
 		log_fatal("mkdir private: %s", strerror(errno));
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	/* Non-blocking, as master creates its listeners. */
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	memcpy(sun.sun_path, path, (size_t)n + 1);
 	unlink(path);
@@ -228,16 +229,24 @@ int main(int argc, char **argv)
 
 	long active = 0;
 	while (!got_term) {
-		got_chld = 0;
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			active--;
 		if (active >= maxproc) {
-			pause();
+			poll(NULL, 0, 1000); /* a child's exit or a second passes */
 			continue;
 		}
+		/* The listener may be non-blocking (master makes them so): wait
+		 * for a connection, and let SIGCHLD and SIGTERM interrupt. */
+		struct pollfd p = {.fd = ls, .events = POLLIN};
+		int r = poll(&p, 1, 1000);
+		if (r < 0 && errno != EINTR)
+			log_fatal("poll: %s", strerror(errno));
+		if (r <= 0)
+			continue;
 		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
+			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN &&
+			    errno != EWOULDBLOCK)
 				log_warn("accept: %s", strerror(errno));
 			continue;
 		}
