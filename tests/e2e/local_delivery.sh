@@ -544,6 +544,20 @@ check "a second connection is served while a slow command runs" \
 	bash -c "grep -q 'RESULT 0 2.0.0' '$T/out' && [ $elapsed -lt 2000 ] && kill -0 $slowpid 2>/dev/null"
 wait $slowpid
 check "the slow command's delivery completes too" grep -q "RESULT 0 2.0.0 delivered to command: sleep 3" "$T/out.slow"
+# ... but no more at once than master.cf's process limit.
+printf 'local unix - n n - 1 local\n' >"$T/etc/master.cf"
+start_local
+(deliver "$T/qf" --rcpt "slow@test.example"; cp "$T/out" "$T/out.slow") &
+slowpid=$!
+sleep 0.5
+start=$(date +%s%N)
+deliver "$T/qf" --rcpt "$BOB@test.example"
+elapsed=$((($(date +%s%N) - start) / 1000000))
+wait $slowpid
+check "process limit 1: the second connection waits for the first" \
+	bash -c "grep -q 'RESULT 0 2.0.0' '$T/out' && grep -q 'RESULT 0 2.0.0' '$T/out.slow' && [ $elapsed -ge 1500 ]"
+printf 'local unix - n n - - local\n' >"$T/etc/master.cf"
+start_local
 
 # Only mail_owner may connect (even when the socket mode would let others).
 chmod 666 "$T/q/private/local"
