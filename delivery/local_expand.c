@@ -184,10 +184,16 @@ int local_expand_tokens(const char *text, size_t max,
 	size_t count = 0;
 	const char *p = text;
 	sb_init(&tok, MAP_VALUE_MAX);
+	bool bol = true; /* nothing but blanks since the start of a line */
 	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\n' || *p == '\r')
+		while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\n' || *p == '\r') {
+			if (*p == ',')
+				bol = false;
+			else if (*p == '\n')
+				bol = true;
 			p++;
-		if (*p == '#' && (p == text || p[-1] == '\n')) {
+		}
+		if (*p == '#' && bol) {
 			while (*p && *p != '\n')
 				p++;
 			continue;
@@ -205,6 +211,7 @@ int local_expand_tokens(const char *text, size_t max,
 				p++;
 			sb_addc(&tok, *p);
 		}
+		bol = false;
 		sb_rtrim(&tok);
 		if (tok.len == 0)
 			continue;

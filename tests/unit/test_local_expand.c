@@ -45,6 +45,11 @@ static void test_tokens(void **state)
 	assert_string_equal(got[0], "bob");
 	assert_string_equal(got[1], "\\alice");
 	assert_string_equal(got[2], ":include:/etc/list");
+	assert_int_equal(split("bob\n   # indented comment, x\n\talice # not a comment", 10), 2);
+	assert_string_equal(got[0], "bob");
+	assert_string_equal(got[1], "alice # not a comment");
+	assert_int_equal(split("a, #b", 10), 2);
+	assert_string_equal(got[1], "#b");
 	assert_int_equal(split("\"a \\\" b\"", 10), 1);
 	assert_string_equal(got[0], "a \" b");
 	assert_int_equal(split("", 10), 0);
