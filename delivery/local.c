@@ -84,7 +84,15 @@ static void log_result(void *arg, const char *to, const struct local_status *st)
 	const struct local_rcpt *r = &lx->req->rcpt[lx->idx];
 	double now = now_sec();
 	char delay[32], d[32];
-	fmt_delay(delay, sizeof(delay), now - (double)lx->req->arrival);
+	/* The total from the queue manager's precise a/b plus our part;
+	 * ARRIVAL alone has whole seconds only. */
+	double a, b;
+	char junk;
+	double total = now - (double)lx->req->arrival;
+	if (sscanf(lx->req->delays, "%lf/%lf%c", &a, &b, &junk) == 2 && a >= 0 && b >= 0 &&
+	    a + b <= total + 1)
+		total = a + b + (now - lx->t_start);
+	fmt_delay(delay, sizeof(delay), total);
 	fmt_delay(d, sizeof(d), now - lx->t_start);
 	int cls = local_status_class(st);
 	const char *status = cls == 2 ? "sent" : cls == 5 ? "bounced" : "deferred";
