@@ -101,6 +101,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
 
+# Unit tests of the local agent also link its modules (all but main).
+LOCAL_LIB_OBJ = $(filter-out $(BUILD)/obj/delivery/local.o,$(local_SRC:%.c=$(BUILD)/obj/%.o))
+$(BUILD)/tests/test_local_%: tests/unit/test_local_%.c $(LOCAL_LIB_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -Idelivery $(LDFLAGS) -o $@ $< $(LOCAL_LIB_OBJ) $(LIBCOMMON) $(LIBS) -lcmocka
+
 unit: $(UNIT_BINS)
 
 # Fuzz targets: clang libFuzzer with ASan+UBSan, common/ compiled again.
@@ -114,6 +121,12 @@ build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
 # Fuzz targets of code outside common/ compile it in as well.
 build-fuzz/fuzz_addrlist: tools/addrlist.c
 build-fuzz/fuzz_dsn: queue/dsn.c
+
+# The local agent's DELIVER parser, built with its one source file.
+build-fuzz/fuzz_local_req: tests/fuzz/fuzz_local_req.c delivery/local_req.c delivery/local_req.h $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p build-fuzz
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -Idelivery -o $@ $< delivery/local_req.c $(COMMON_SRC) $(LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

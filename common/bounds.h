@@ -97,4 +97,17 @@
 /* Host names from HELO/EHLO and reverse DNS. */
 #define SMTP_HOST_MAX 255
 
+/*
+ * Local delivery (delivery/local*).  Recipients in one DELIVER request;
+ * depth of alias/.forward/:include: nesting; deliveries one recipient
+ * may expand into; size of a .forward or :include: file; command output
+ * kept for the bounce text; a DSN text.
+ */
+#define LOCAL_RCPT_MAX 1000
+#define LOCAL_EXPAND_DEPTH 20
+#define LOCAL_EXPAND_MAX 1000
+#define LOCAL_FILE_MAX (64 * 1024)
+#define LOCAL_CMD_OUTPUT_MAX 1024
+#define LOCAL_TEXT_MAX 2048
+
 #endif

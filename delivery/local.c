@@ -1,0 +1,288 @@
+/*
+ * local.c - the local delivery agent (program "local", Postfix's
+ * local(8) counterpart): main loop, connections from the queue manager,
+ * requests, results and the delivery log lines.  Runs as root (it must
+ * become each recipient); every connection is served by a forked
+ * process, every delivery step by a further child that becomes the
+ * user (local_priv.c).  Input: DELIVER records from the queue manager
+ * on private/<service>, accepted only from mail_owner (SO_PEERCRED).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <pwd.h>
+
+#include "cfg.h"
+#include "daemon.h"
+#include "ipc.h"
+#include "local_conf.h"
+#include "local_expand.h"
+#include "local_req.h"
+#include "log.h"
+#include "mastercf.h"
+#include "proto.h"
+
+static volatile sig_atomic_t got_term;
+
+/* SIGCHLD only interrupts poll(), so exited children are reaped at once. */
+static void on_signal(int sig)
+{
+	if (sig != SIGCHLD)
+		got_term = 1;
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Delays as Postfix prints them: 0, 0.03, 1.2, 15. */
+static void fmt_delay(char *buf, size_t len, double v)
+{
+	if (v < 0.005)
+		snprintf(buf, len, "0");
+	else if (v < 1)
+		snprintf(buf, len, "%.2f", v);
+	else if (v < 10)
+		snprintf(buf, len, "%.1f", v);
+	else
+		snprintf(buf, len, "%.0f", v);
+	char *dot = strchr(buf, '.');
+	if (dot != NULL) {
+		char *e = buf + strlen(buf);
+		while (e > dot && (e[-1] == '0' || e[-1] == '.')) {
+			char c = e[-1];
+			*--e = '\0';
+			if (c == '.')
+				break;
+		}
+	}
+}
+
+struct logctx {
+	const struct local_req *req;
+	size_t idx;
+	double t_start; /* this delivery step began */
+};
+
+static void log_result(void *arg, const char *to, const struct local_status *st)
+{
+	struct logctx *lx = arg;
+	const struct local_rcpt *r = &lx->req->rcpt[lx->idx];
+	double now = now_sec();
+	char delay[32], d[32];
+	/* The total from the queue manager's precise a/b plus our part;
+	 * ARRIVAL alone has whole seconds only. */
+	double a, b;
+	char junk;
+	double total = now - (double)lx->req->arrival;
+	if (sscanf(lx->req->delays, "%lf/%lf%c", &a, &b, &junk) == 2 && a >= 0 && b >= 0 &&
+	    a + b <= total + 1)
+		total = a + b + (now - lx->t_start);
+	fmt_delay(delay, sizeof(delay), total);
+	fmt_delay(d, sizeof(d), now - lx->t_start);
+	int cls = local_status_class(st);
+	const char *status = cls == 2 ? "sent" : cls == 5 ? "bounced" : "deferred";
+	char orig[LOCAL_TEXT_MAX] = "";
+	if (strcasecmp(r->orig, to) != 0)
+		snprintf(orig, sizeof(orig), ", orig_to=<%.1000s>", r->orig);
+	/* c (connection set-up) is nil for local delivery. */
+	log_info("%s: to=<%s>%s, relay=local, delay=%s, delays=%s/0/%s, dsn=%s, "
+	         "status=%s (%s)", lx->req->id, to, orig, delay, lx->req->delays, d,
+	         st->dsn, status, st->text);
+	lx->t_start = now;
+}
+
+static uint8_t rbuf[IPC_RECORD_MAX];
+static struct ipc_in rin;
+
+/* One queue manager connection: requests one after another until EOF. */
+static void serve(const struct local_conf *lc, int sock)
+{
+	for (;;) {
+		int fd = -1;
+		char err[256];
+		long n = ipc_recv(sock, rbuf, sizeof(rbuf), &fd);
+		if (n == 0)
+			return;
+		if (n < 0) {
+			log_warn("read from queue manager: %s", strerror(errno));
+			return;
+		}
+		if (!ipc_parse(rbuf, (size_t)n, &rin, err, sizeof(err))) {
+			log_warn("malformed record from queue manager: %s; dropping connection", err);
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		struct local_req *req = local_req_parse(&rin, err, sizeof(err));
+		struct stat sb;
+		if (req == NULL || fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY ||
+		    req->offset + req->length > (uint64_t)sb.st_size) {
+			log_warn("bad DELIVER request from queue manager: %s; dropping connection",
+			         req == NULL ? err
+			         : fd < 0 ? "no queue file descriptor"
+			                  : "queue file descriptor is not a read-only regular file "
+			                    "holding the content");
+			free(req);
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		for (size_t i = 0; i < req->nrcpt; i++) {
+			struct logctx lx = {.req = req, .idx = i, .t_start = now_sec()};
+			struct local_job job = {
+				.lc = lc, .req = req, .idx = i,
+				.content = {.fd = fd, .offset = req->offset, .length = req->length},
+				.log = log_result, .log_arg = &lx,
+			};
+			local_expand_rcpt(&job);
+			if (!local_req_result(sock, i, job.result.dsn, job.result.text)) {
+				log_warn("%s: cannot send result to queue manager: %s", req->id,
+				         strerror(errno));
+				free(req);
+				close(fd);
+				return;
+			}
+		}
+		close(fd);
+		free(req);
+		if (!local_req_done(sock)) {
+			log_warn("cannot send to queue manager: %s", strerror(errno));
+			return;
+		}
+	}
+}
+
+/* Tests and hand starts: bind private/<service> ourselves. */
+static int bind_socket(const struct daemon *d, const struct local_conf *lc)
+{
+	char path[108];
+	int n = snprintf(path, sizeof(path), "private/%s", d->service);
+	if (n < 0 || (size_t)n >= sizeof(path) || strchr(d->service, '/') != NULL)
+		log_fatal("service name \"%s\" does not make a socket path", d->service);
+	if (mkdir("private", 0710) != 0 && errno != EEXIST)
+		log_fatal("mkdir private: %s", strerror(errno));
+	/* Non-blocking, as master creates its listeners. */
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	memcpy(sun.sun_path, path, (size_t)n + 1);
+	unlink(path);
+	mode_t old = umask(0177);
+	if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)) != 0 || listen(s, 64) != 0)
+		log_fatal("bind %s: %s", path, strerror(errno));
+	umask(old);
+	if (geteuid() == 0 && chown(path, lc->peer_uid, (gid_t)-1) != 0)
+		log_fatal("chown %s: %s", path, strerror(errno));
+	return s;
+}
+
+static bool peer_ok(const struct local_conf *lc, int c)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+		log_warn("SO_PEERCRED: %s", strerror(errno));
+		return false;
+	}
+	if ((uid_t)cr.uid != lc->peer_uid) {
+		log_warn("connection from uid %ld refused: only the queue manager (uid %ld) "
+		         "may connect", (long)cr.uid, (long)lc->peer_uid);
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	struct local_conf lc;
+
+	daemon_init(&d, "local", argc, argv);
+	local_conf_load(&lc, d.cfg, d.config_dir);
+	const char *qdir = cfg_get(d.cfg, "queue_directory");
+	if (chdir(qdir) != 0)
+		log_fatal("chdir %s: %s", qdir, strerror(errno));
+	if (!d.as_root)
+		log_info("not started as root: delivering as uid %ld only", (long)getuid());
+	int ls = d.nlisten > 0 ? d.listen_fds[0] : bind_socket(&d, &lc);
+	long maxproc = d.svc != NULL && d.svc->maxproc > 0 ? d.svc->maxproc
+	               : cfg_get_long(d.cfg, "default_process_limit");
+	if (maxproc <= 0)
+		maxproc = 100;
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL); /* no SA_RESTART: accept() returns EINTR */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	daemon_ready(&d);
+
+	long active = 0;
+	while (!got_term) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			active--;
+		if (active >= maxproc) {
+			poll(NULL, 0, 1000); /* a child's exit or a second passes */
+			continue;
+		}
+		/* The listener may be non-blocking (master makes them so): wait
+		 * for a connection, and let SIGCHLD and SIGTERM interrupt. */
+		struct pollfd p = {.fd = ls, .events = POLLIN};
+		int r = poll(&p, 1, 1000);
+		if (r < 0 && errno != EINTR)
+			log_fatal("poll: %s", strerror(errno));
+		if (r <= 0)
+			continue;
+		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN &&
+			    errno != EWOULDBLOCK)
+				log_warn("accept: %s", strerror(errno));
+			continue;
+		}
+		if (!peer_ok(&lc, c)) {
+			close(c);
+			continue;
+		}
+		local_conf_refresh(&lc);
+		pid_t pid = fork();
+		if (pid < 0) {
+			log_warn("fork: %s", strerror(errno));
+			close(c);
+			continue;
+		}
+		if (pid == 0) {
+			close(ls);
+			signal(SIGCHLD, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			serve(&lc, c);
+			_exit(0);
+		}
+		active++;
+		close(c);
+	}
+	/* Deliveries in progress finish; the queue manager gets its
+	 * results from them. */
+	local_conf_free(&lc);
+	daemon_free(&d);
+	return 0;
+}
