@@ -95,7 +95,7 @@ $(foreach p,$(DAEMONS),$(eval $(call daemon_rule,$(p))))
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LIBCOMMON) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -MF $@.d -Itests/unit $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LIBCOMMON) $(LIBS) -lcmocka
 
 # Unit tests of daemon code link the objects they test.
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
@@ -106,7 +106,7 @@ LOCAL_LIB_OBJ = $(filter-out $(BUILD)/obj/delivery/local.o,$(local_SRC:%.c=$(BUI
 $(BUILD)/tests/test_local_%: tests/unit/test_local_%.c $(LOCAL_LIB_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -Idelivery $(LDFLAGS) -o $@ $< $(LOCAL_LIB_OBJ) $(LIBCOMMON) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -MF $@.d -Itests/unit -Idelivery $(LDFLAGS) -o $@ $< $(LOCAL_LIB_OBJ) $(LIBCOMMON) $(LIBS) -lcmocka
 
 unit: $(UNIT_BINS)
 
@@ -121,6 +121,8 @@ build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
 # Fuzz targets of code outside common/ compile it in as well.
 build-fuzz/fuzz_addrlist: tools/addrlist.c
 build-fuzz/fuzz_dsn: queue/dsn.c
+# Targets that #include a daemon's source file.
+build-fuzz/fuzz_smtp_%: $(wildcard smtpd/*.c smtpd/*.h)
 
 # The local agent's DELIVER parser, built with its one source file.
 build-fuzz/fuzz_local_req: tests/fuzz/fuzz_local_req.c delivery/local_req.c delivery/local_req.h $(COMMON_SRC) $(wildcard common/*.h)
@@ -167,4 +169,4 @@ format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
 
 .PHONY: all unit fuzz fuzz-build deps check run install install-compat clean format
--include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BINS:=.d)

@@ -18,6 +18,7 @@
 #include "bounds.h"
 #include "htable.h"
 #include "log.h"
+#include "netaddr.h"
 #include "lreader.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -315,6 +316,8 @@ static char *computed_default(struct cfg *c, const char *name)
 		return xstrdup(POSTERN_SPOOLDIR);
 	if (strcmp(name, "daemon_directory") == 0)
 		return build_tree_libexec();
+	if (strcmp(name, "mynetworks") == 0)
+		return netaddr_mynetworks_default(cfg_get(c, "mynetworks_style"));
 	if (strcmp(name, "data_directory") == 0)
 		return xstrdup("/var/lib/postern");
 	if (strcmp(name, "mail_owner") == 0)

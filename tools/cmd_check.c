@@ -49,9 +49,31 @@ static void emit(void *arg, const char *file, int line, enum diag_sev sev,
 		printf("%s: %s: %s\n", file, sev_names[sev], text);
 }
 
+/*
+ * local(8) expands these parameters at delivery time, with per-recipient
+ * names ($home, $user, ...) that are no main.cf parameters.
+ */
+static bool delivery_time_name(const char *param, const char *name)
+{
+	static const char *const params[] = {"forward_path", "mailbox_command",
+	                                     "luser_relay"};
+	static const char *const names[] = {"user", "home", "shell", "recipient",
+	                                    "extension", "domain", "local",
+	                                    "mailbox", "recipient_delimiter"};
+	bool p = false;
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		p = p || strcmp(param, params[i]) == 0;
+	for (size_t i = 0; p && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static void undef_ref(void *arg, const char *name)
 {
 	struct checker *k = arg;
+	if (delivery_time_name(k->param, name))
+		return;
 	diag_report(&k->diag, k->file, k->line, DIAG_WARNING,
 	            "%s: undefined parameter: $%s", k->param, name);
 }
