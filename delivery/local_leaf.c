@@ -107,7 +107,11 @@ static void run_mailbox(const struct run *r, struct local_status *st)
 	if (*lc->home_mailbox) {
 		sb_printf(&path, "%s/%s", l->home, lc->home_mailbox);
 	} else {
-		sb_printf(&path, "%s/%s", lc->spool_dir, l->user);
+		/* A spool directory ending in "/" means a maildir per user. */
+		size_t sl = strlen(lc->spool_dir);
+		bool maildir = sl > 0 && lc->spool_dir[sl - 1] == '/';
+		sb_printf(&path, "%s%s%s%s", lc->spool_dir, maildir ? "" : "/", l->user,
+		          maildir ? "/" : "");
 	}
 	size_t n = path.len;
 	if (n > 0 && path.s[n - 1] == '/') {
