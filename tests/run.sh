@@ -43,6 +43,7 @@ done
 for build in build build-san; do
 	for t in tests/compat/*.sh tests/e2e/*.sh; do
 		[ -f "$t" ] || continue
+		case $(basename "$t") in lib.sh | *_lib.sh) continue ;; esac
 		log="$logdir/$build-$(basename "$t").log"
 		POSTERN="$PWD/$build/bin/postern" BUILD="$build" timeout 900 bash "$t" >"$log" 2>&1
 		count "$t [$build]" "$log" $? '^ok ' '^not ok '
