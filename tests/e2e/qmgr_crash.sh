@@ -60,6 +60,7 @@ check "every acknowledged message is in the queue" 0 "$missing"
 
 # Deliver everything: every acknowledged message reaches the agent.
 : >"$W/agent.log"
+rm -f "$Q/private/local"
 py "$Q/private/local" "$W/agent.log" <<'PY' &
 import sys, qmgr_proto as p
 p.agent(sys.argv[1], lambda r, req, c: ("2.0.0", "ok"), log=sys.argv[2])

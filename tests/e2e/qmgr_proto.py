@@ -147,38 +147,50 @@ def agent(path, decide, log=None, count=None):
     file name) as one line per recipient: 'rcpt<TAB>status<TAB>sender
     <TAB>content-length<TAB>first content line'."""
     register()
+    # Bound, opened to qmgr's user and listening before the name appears.
+    tmp = path + ".new"
     try:
-        os.unlink(path)
+        os.unlink(tmp)
     except FileNotFoundError:
         pass
     ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    ls.bind(path)
-    os.chmod(path, 0o666)
+    ls.bind(tmp)
+    os.chmod(tmp, 0o666)
     ls.listen(64)
+    os.rename(tmp, path)
     served = 0
     while count is None or served < count:
         c, _ = ls.accept()
         c.settimeout(30)
-        rtype, fields, fds = recv(c)
-        if rtype != DELIVER or len(fds) != 1:
+        try:
+            served += serve_one(c, decide, log)
+        except (OSError, AssertionError, struct.error):
+            pass  # qmgr went away mid-request: it defers, we go on
+        finally:
             c.close()
-            continue
-        served += 1
-        off, length = get(fields, "OFFSET"), get(fields, "LENGTH")
-        content = os.pread(fds[0], length, off)
-        os.close(fds[0])
-        rcpts = [v for k, v in fields if k == "RCPT"]
-        for i, r in enumerate(rcpts):
-            status, text = decide(r, fields, content)
-            if status is None:  # die mid-request
-                os._exit(3)
-            if log:
-                with open(log, "a") as f:
-                    first = content.split(b"\n", 1)[0].decode(errors="replace")
-                    f.write("%s\t%s\t%s\t%d\t%s\t%s\n" % (
-                        r, status, get(fields, "SENDER"), length, first,
-                        get(fields, "DELAYS")))
-            c.send(encode(RESULT, [("RCPT_INDEX", i), ("STATUS", status),
-                                   ("TEXT", text), ("RELAY", "local")]))
-        c.send(encode(DONE, []))
-        c.close()
+
+
+def serve_one(c, decide, log):
+    rtype, fields, fds = recv(c)
+    if rtype != DELIVER or len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        return 0
+    off, length = get(fields, "OFFSET"), get(fields, "LENGTH")
+    content = os.pread(fds[0], length, off)
+    os.close(fds[0])
+    rcpts = [v for k, v in fields if k == "RCPT"]
+    for i, r in enumerate(rcpts):
+        status, text = decide(r, fields, content)
+        if status is None:  # die mid-request
+            os._exit(3)
+        if log:
+            with open(log, "a") as f:
+                first = content.split(b"\n", 1)[0].decode(errors="replace")
+                f.write("%s\t%s\t%s\t%d\t%s\t%s\n" % (
+                    r, status, get(fields, "SENDER"), length, first,
+                    get(fields, "DELAYS")))
+        c.send(encode(RESULT, [("RCPT_INDEX", i), ("STATUS", status),
+                               ("TEXT", text), ("RELAY", "local")]))
+    c.send(encode(DONE, []))
+    return 1
