@@ -76,7 +76,8 @@ static void scan(struct aconn *a, const char *queue)
 			add_entry(a, queue, e->d_name);
 	closedir(d);
 	/* ids and queues stay paired: queue is the same for this range */
-	qsort(a->ids + start, a->n - start, sizeof(*a->ids), cmp_str);
+	if (a->n > start) /* a->ids is NULL while nothing was added */
+		qsort(a->ids + start, a->n - start, sizeof(*a->ids), cmp_str);
 }
 
 static void aconn_free(struct aconn *a)
