@@ -166,7 +166,9 @@ void local_conf_load(struct local_conf *lc, struct cfg *cfg, const char *config_
 	lc->forward_path = cfg_raw(cfg, "forward_path");
 	lc->home_mailbox = cfg_get(cfg, "home_mailbox");
 	lc->spool_dir = cfg_get(cfg, "mail_spool_directory");
-	lc->mailbox_command = cfg_get(cfg, "mailbox_command");
+	/* postconf(5): not subjected to $name substitutions, so that shell
+	 * syntax such as "$EXTENSION" reaches the shell. */
+	lc->mailbox_command = cfg_raw(cfg, "mailbox_command");
 	lc->mailbox_transport = cfg_get(cfg, "mailbox_transport");
 	if (*cfg_get(cfg, "mailbox_transport_maps") || *cfg_get(cfg, "mailbox_command_maps"))
 		log_warn("mailbox_transport_maps and mailbox_command_maps are not supported "

@@ -353,6 +353,12 @@ for v in "HOME=$ALICE_HOME" "USER=$ALICE" "LOGNAME=$ALICE" "SHELL=/bin/sh" "SEND
 done
 check "mailbox_command environment: nothing else of the agent's" \
 	bash -c "! grep -qE '^(POSTERN|SUDO|TERM|MAIL=)' '$ALICE_HOME/mbcmd.env'"
+# Not subjected to $name substitution (postconf(5)): shell syntax such as
+# "$EXTENSION" reaches the shell, which takes it from the environment.
+sed -i "s|^mailbox_command = .*|mailbox_command = echo \"\$EXTENSION\" > \$HOME/mbcmd.ext|" "$T/etc/main.cf"
+start_local
+deliver "$T/qf" --offset $OFF --length "$LEN" --sender 's@example.org' --rcpt "$ALICE+ext@test.example"
+check "mailbox_command: \$EXTENSION left for the shell" test "$(cat "$ALICE_HOME/mbcmd.ext" 2>/dev/null)" = ext
 sed -i "s|^mailbox_command = .*|mailbox_command = id -un > $T/pub/root.who|" "$T/etc/main.cf"
 start_local
 deliver "$T/qf" --rcpt "root@test.example"
