@@ -18,7 +18,9 @@
 
 #include <cmocka.h>
 
+#include "bounds.h"
 #include "map.h"
+#include "strbuf.h"
 
 static char tu_err[512];
 static char tu_path[64];
@@ -171,6 +173,36 @@ static __attribute__((unused)) char *tu_long_line(const char *prefix, size_t len
 	s[len] = '\n';
 	s[len + 1] = '\0';
 	return s;
+}
+
+
+/*
+ * A table line exactly MAP_LINE_MAX bytes long works; one byte more is
+ * skipped with a warning and the next line still counts.  prefix is
+ * "RULE " whose result the long line fills up; key matches RULE.
+ */
+static __attribute__((unused)) void tu_line_limits(const char *type, const char *prefix,
+                                                   const char *key)
+{
+	char *at = tu_long_line(prefix, MAP_LINE_MAX);
+	struct map *m = tu_open(type, at);
+	const char *v;
+	assert_int_equal(map_lookup(m, key, &v), MAP_FOUND);
+	assert_int_equal(strlen(v), MAP_LINE_MAX - strlen(prefix));
+	map_close(m);
+	free(at);
+
+	char *over = tu_long_line(prefix, MAP_LINE_MAX + 1);
+	struct strbuf sb;
+	sb_init(&sb, 0);
+	sb_adds(&sb, over);
+	sb_printf(&sb, "%sshort\n", prefix);
+	const char *w = tu_open_warnings(type, sb.s, &m);
+	tu_has(w, "line 1: line longer than");
+	tu_expect(m, key, "short");
+	map_close(m);
+	sb_free(&sb);
+	free(over);
 }
 
 #endif

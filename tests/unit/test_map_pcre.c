@@ -168,25 +168,7 @@ static void test_backtracking(void **state)
 static void test_lines(void **state)
 {
 	(void)state;
-	char *at = tu_long_line("/^y/ ", MAP_LINE_MAX);
-	struct map *m = tu_open("pcre", at);
-	const char *v;
-	assert_int_equal(map_lookup(m, "y", &v), MAP_FOUND);
-	assert_int_equal(strlen(v), MAP_LINE_MAX - 5);
-	map_close(m);
-	free(at);
-
-	char *over = tu_long_line("/^y/ ", MAP_LINE_MAX + 1);
-	struct strbuf sb;
-	sb_init(&sb, 0);
-	sb_adds(&sb, over);
-	sb_adds(&sb, "/^y/ short\n");
-	const char *w = tu_open_warnings("pcre", sb.s, &m);
-	tu_has(w, "line 1: line longer than");
-	tu_expect(m, "y", "short");
-	map_close(m);
-	sb_free(&sb);
-	free(over);
+	tu_line_limits("pcre", "/^y/ ", "y");
 
 	/* A NUL byte spoils its line only. */
 	static const char nul[] = "/a\0b/ r1\n/a/ r2\n";
@@ -195,8 +177,8 @@ static void test_lines(void **state)
 	fwrite(nul, 1, sizeof(nul) - 1, fp);
 	fclose(fp);
 	tu_capture_begin();
-	m = map_open(spec, 0, tu_err, sizeof(tu_err));
-	w = tu_capture_end();
+	struct map *m = map_open(spec, 0, tu_err, sizeof(tu_err));
+	const char *w = tu_capture_end();
 	assert_non_null(m);
 	tu_has(w, "line 1: NUL byte in line");
 	tu_expect(m, "a", "r2");

@@ -244,25 +244,7 @@ static void test_lines(void **state)
 	tu_check("regexp", "/a/\n  r1\n\tr2\n/b/ r3", "a", "r1\tr2", "b", "r3",
 	         END);
 
-	char *at = tu_long_line("/^y/ ", MAP_LINE_MAX);
-	struct map *m = tu_open("regexp", at);
-	const char *v;
-	assert_int_equal(map_lookup(m, "y", &v), MAP_FOUND);
-	assert_int_equal(strlen(v), MAP_LINE_MAX - 5);
-	map_close(m);
-	free(at);
-
-	char *over = tu_long_line("/^y/ ", MAP_LINE_MAX + 1);
-	struct strbuf sb;
-	sb_init(&sb, 0);
-	sb_adds(&sb, over);
-	sb_adds(&sb, "/^y/ short\n");
-	const char *w = tu_open_warnings("regexp", sb.s, &m);
-	tu_has(w, "line 1: line longer than");
-	tu_expect(m, "y", "short");
-	map_close(m);
-	sb_free(&sb);
-	free(over);
+	tu_line_limits("regexp", "/^y/ ", "y");
 }
 
 static void test_result_limit(void **state)
