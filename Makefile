@@ -110,25 +110,34 @@ $(BUILD)/tests/test_local_%: tests/unit/test_local_%.c $(LOCAL_LIB_OBJ) $(LIBCOM
 
 unit: $(UNIT_BINS)
 
-# Fuzz targets: clang libFuzzer with ASan+UBSan, common/ compiled again.
-FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-              -fno-sanitize-recover=all $(DEFS) -Icommon $(PKG_CFLAGS)
-build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
-	@mkdir -p build-fuzz
-	@echo "  FUZZ    $@"
-	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(filter-out tests/fuzz/% common/%,$^) $(COMMON_SRC) $(LIBS)
+# Fuzz targets: clang libFuzzer with ASan+UBSan.  common/ is compiled
+# once into build-fuzz/libcommon.a; a target that tests code outside
+# common/ names it in FUZZ_EXTRA_<target>.
+FUZZ_SAN    = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c11 -g -O1 $(FUZZ_SAN) $(DEFS) -Icommon -Idelivery $(PKG_CFLAGS)
+FUZZ_OBJ    = $(COMMON_SRC:%.c=build-fuzz/obj/%.o)
 
-# Fuzz targets of code outside common/ compile it in as well.
-build-fuzz/fuzz_addrlist: tools/addrlist.c
-build-fuzz/fuzz_dsn: queue/dsn.c
-# Targets that #include a daemon's source file.
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+build-fuzz/libcommon.a: $(FUZZ_OBJ)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+FUZZ_EXTRA_fuzz_addrlist  = tools/addrlist.c
+FUZZ_EXTRA_fuzz_dsn       = queue/dsn.c
+FUZZ_EXTRA_fuzz_local_req = delivery/local_req.c
+
+.SECONDEXPANSION:
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_EXTRA_fuzz_$$*) build-fuzz/libcommon.a $(wildcard common/*.h)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_EXTRA_fuzz_$*) build-fuzz/libcommon.a $(LIBS)
+
+# Targets that #include a daemon's source file rebuild when it changes.
 build-fuzz/fuzz_smtp_%: $(wildcard smtpd/*.c smtpd/*.h)
-
-# The local agent's DELIVER parser, built with its one source file.
-build-fuzz/fuzz_local_req: tests/fuzz/fuzz_local_req.c delivery/local_req.c delivery/local_req.h $(COMMON_SRC) $(wildcard common/*.h)
-	@mkdir -p build-fuzz
-	@echo "  FUZZ    $@"
-	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -Idelivery -o $@ $< delivery/local_req.c $(COMMON_SRC) $(LIBS)
+build-fuzz/fuzz_local_req: $(wildcard delivery/local_req.h)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -169,4 +178,4 @@ format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
 
 .PHONY: all unit fuzz fuzz-build deps check run install install-compat clean format
--include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BINS:=.d)
+-include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_OBJ:.o=.d)
