@@ -85,6 +85,22 @@ static long recv_record(struct squeue *q, int *fd)
 	}
 	return n;
 }
+/* Send o (freed here); on failure abort the transaction and put a
+ * temporary-failure reply in reply. */
+static int send_or_fail(struct squeue *q, struct ipc_out *o, const char *what,
+                        char *reply, size_t len)
+{
+	int rc = ipc_send(q->sock, o, -1);
+	ipc_out_free(o);
+	if (rc == 0)
+		return 0;
+	log_warn("%s%ssend %s to qmgr: %s", q->id, *q->id ? ": " : "", what,
+	         strerror(errno));
+	squeue_abort(q);
+	temp_fail(reply, len);
+	return -1;
+}
+
 
 int squeue_new_start(struct squeue *q, const char *path, const struct squeue_env *env,
                      char *reply, size_t len)
@@ -123,15 +139,7 @@ int squeue_new_start(struct squeue *q, const char *path, const struct squeue_env
 		ipc_add_u64(&o, T_SMTPUTF8, 1);
 	if (env->size)
 		ipc_add_u64(&o, T_SIZE, env->size);
-	int rc = ipc_send(q->sock, &o, -1);
-	ipc_out_free(&o);
-	if (rc != 0) {
-		log_warn("send to qmgr: %s", strerror(errno));
-		squeue_abort(q);
-		temp_fail(reply, len);
-		return -1;
-	}
-	return 0;
+	return send_or_fail(q, &o, "NEW", reply, len);
 }
 
 int squeue_new_finish(struct squeue *q, char *reply, size_t len)
@@ -203,15 +211,7 @@ int squeue_commit_start(struct squeue *q, const char *msgid, const struct squeue
 		if (r[i].notify)
 			ipc_add_u64(&o, T_NOTIFY, r[i].notify);
 	}
-	int rc = ipc_send(q->sock, &o, -1);
-	ipc_out_free(&o);
-	if (rc != 0) {
-		log_warn("%s: send COMMIT: %s", q->id, strerror(errno));
-		squeue_abort(q);
-		temp_fail(reply, len);
-		return -1;
-	}
-	return 0;
+	return send_or_fail(q, &o, "COMMIT", reply, len);
 }
 
 int squeue_commit_finish(struct squeue *q, char *reply, size_t len)

@@ -76,28 +76,7 @@ if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null; then
 fi
 
 # --- Postfix: the same message expires the same way.
-PF=$W/pf
-mkdir -p "$PF/etc" "$PF/q" "$PF/data"
-cp /etc/postfix/master.cf "$PF/etc/master.cf" 2>/dev/null || cp /usr/share/postfix/master.cf.dist "$PF/etc/master.cf"
-chown postfix "$PF/data"
-port=
-for _ in $(seq 1 50); do
-	p=$((20000 + RANDOM % 40000))
-	ss -ltn | grep -q ":$p " || { port=$p; break; }
-done
-cat >"$PF/etc/main.cf" <<EOT
-compatibility_level = 3.6
-queue_directory = $PF/q
-data_directory = $PF/data
-myhostname = oracle.test.example
-mydestination =
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-alias_maps =
-alias_database =
-relayhost = [127.0.0.1]:$port
-smtp_dns_support_level = disabled
-disable_dns_lookups = yes
+pf_oracle_init <<EOT
 maximal_queue_lifetime = 0
 notify_classes =
 # Keep the bounce: on hold, where we can read it.
@@ -107,8 +86,6 @@ minimal_backoff_time = 1000s
 maximal_backoff_time = 2000s
 queue_run_delay = 1000s
 EOT
-postconf -c "$PF/etc" -M# smtp/inet >/dev/null 2>&1
-postconf -c "$PF/etc" -F '*/*/chroot = n' >/dev/null 2>&1
 trap 'postfix -c "$PF/etc" stop >/dev/null 2>&1; cleanup' EXIT
 postfix -c "$PF/etc" start >"$W/pf.log" 2>&1 || { notok "private Postfix starts"; finish; }
 printf 'Subject: to bounce\nFrom: s@test.example\n\nbody line\n' |
