@@ -63,10 +63,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pread(out_fd, out, (size_t)n, 0) != n)
 		abort();
 	out[n] = '\0';
-	char *b = strstr(out, "boundary=\"");
+	/* The Content-Type header at the start of a line: the To: field may
+	 * quote a sender that itself holds "boundary=\"" (continuation lines
+	 * of a folded field start with white space, so cannot match). */
+	static const char ct[] = "\nContent-Type: multipart/report; "
+	                         "report-type=delivery-status;\n\tboundary=\"";
+	char *b = strstr(out, ct);
 	if (b == NULL)
 		abort();
-	b += 10;
+	b += sizeof(ct) - 1;
 	char *e = strchr(b, '"');
 	char bnd[128];
 	snprintf(bnd, sizeof(bnd), "\n--%.*s\n", (int)(e - b), b);
