@@ -31,6 +31,7 @@
 #include "smtpd_cmd.h"
 #include "smtpd_data.h"
 #include "smtpd_dns.h"
+#include "smtpd_facts.h"
 #include "smtpd_queue.h"
 #include "smtpd_route.h"
 #include "xalloc.h"
@@ -65,6 +66,8 @@ struct session {
 
 	char helo[SMTP_HOST_MAX + 1];
 	bool esmtp;
+	struct smtpd_tls_facts tls;   /* filled by the TLS layer */
+	struct smtpd_sasl_facts sasl; /* filled by the SASL layer */
 	enum smtp_verb last_verb;
 	unsigned counts[SMTP_NVERBS][2]; /* ok, total */
 	long errors;
