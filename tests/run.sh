@@ -41,7 +41,7 @@ for build in build build-san; do
 done
 
 for build in build build-san; do
-	for t in tests/compat/*.sh tests/e2e/*.sh; do
+	for t in tests/compat/*.sh tests/e2e/*.sh tests/security/*.sh; do
 		[ -f "$t" ] || continue
 		case $(basename "$t") in lib.sh | *_lib.sh) continue ;; esac
 		log="$logdir/$build-$(basename "$t").log"

@@ -4,6 +4,9 @@ instances with smtplib and raw sockets and checks replies, queued files
 and log lines.  usage: smtpd_tests.py PORT_A PORT_B INCOMING LOG_A LOG_B"""
 import os, re, smtplib, socket, sys, threading, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smtpraw import Raw  # noqa: E402
+
 PA, PB = int(sys.argv[1]), int(sys.argv[2])
 INCOMING, LOGA, LOGB = sys.argv[3], sys.argv[4], sys.argv[5]
 PIDA = int(sys.argv[6])
@@ -26,43 +29,6 @@ def msgs():
 def content(qid):
     with open(os.path.join(INCOMING, qid), "rb") as f:
         return f.read()
-
-
-class Raw:
-    def __init__(self, port, src="127.0.0.1"):
-        self.s = socket.create_connection(("127.0.0.1", port), source_address=(src, 0), timeout=10)
-        self.buf = b""
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def reply(self):
-        """One complete (possibly multi-line) reply."""
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                d = self.s.recv(65536)
-                if not d:
-                    raise EOFError("connection closed; have %r" % self.buf)
-                self.buf += d
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line.decode())
-            if len(line) < 4 or line[3:4] != b"-":
-                return "\n".join(lines)
-
-    def cmd(self, line):
-        self.send(line.encode() + b"\r\n")
-        return self.reply()
-
-    def closed(self):
-        try:
-            self.s.settimeout(5)
-            return self.s.recv(1) == b""
-        except OSError:
-            return True
-
-    def close(self):
-        self.s.close()
 
 
 def session(port=PA, src="127.0.0.1", ehlo="client.example"):
