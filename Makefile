@@ -146,6 +146,12 @@ FUZZ_SECONDS ?= 5
 fuzz: fuzz-build
 	tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
+# postern against a private Postfix, side by side (bench/bench.py; root).
+# BENCH_ARGS, e.g. "--reps 5 --msgs 5000" or "--save" for a new baseline.
+bench: deps all
+	BUILD=$(BUILD) python3 bench/bench.py $(BENCH_ARGS)
+.PHONY: bench
+
 deps:
 	tools/deps.sh
 
