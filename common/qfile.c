@@ -455,9 +455,14 @@ int qfile_write_commit(int fd, const struct qfile *q, off_t content_len,
 	return rc;
 }
 
+int qfile_put_status(int fd, off_t status_off, char status)
+{
+	return pwrite_all(fd, &status, 1, status_off);
+}
+
 int qfile_set_status(int fd, off_t status_off, char status)
 {
-	if (pwrite_all(fd, &status, 1, status_off) != 0)
+	if (qfile_put_status(fd, status_off, status) != 0)
 		return -1;
 	return fdatasync(fd);
 }

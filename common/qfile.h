@@ -124,6 +124,10 @@ int qfile_write_commit(int fd, const struct qfile *q, off_t content_len,
 /* Overwrite one recipient's status byte (or the 'w' byte) and make it
  * durable. */
 int qfile_set_status(int fd, off_t status_off, char status);
+/* The same without the flush: for a byte whose loss a crash may cause
+ * only a repeated delivery (the last recipient of a message about to be
+ * removed). */
+int qfile_put_status(int fd, off_t status_off, char status);
 
 /*
  * Defer logs: a file of QR_REASON records, one per deferred recipient

@@ -341,7 +341,14 @@ static void apply_result(struct req *r, size_t k, const char *status,
 		st[0] = '4';
 	set_reason(s, st, text, relay);
 	if (st[0] == '2') {
-		if (qfile_set_status(m->fd, m->q.rcpts[i].status_off, QFILE_ST_DONE) != 0)
+		/* When every other recipient is done the file is removed next:
+		 * a crash before that delivers this one again whether or not
+		 * the byte was flushed, so the flush would buy nothing. */
+		bool last = true;
+		for (size_t j = 0; j < m->q.nrcpts && last; j++)
+			last = j == i || m->rs[j].st == RS_DONE;
+		int (*mark)(int, off_t, char) = last ? qfile_put_status : qfile_set_status;
+		if (mark(m->fd, m->q.rcpts[i].status_off, QFILE_ST_DONE) != 0)
 			log_warn("%s: cannot record delivery to <%s>: %s", m->id,
 			         m->q.rcpts[i].addr, strerror(errno));
 		m->q.rcpts[i].status = QFILE_ST_DONE;
