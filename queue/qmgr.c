@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -171,6 +172,29 @@ static void recover(void)
 		log_info("requeued %zu message%s found in active", n, n == 1 ? "" : "s");
 }
 
+/*
+ * One queue manager per queue: two would both recover active/ and
+ * deliver the same messages.  A master killed with SIGKILL leaves its
+ * queue manager stopping while a new master starts the next one, so
+ * the lock (on the active directory, which only qmgr uses) is waited
+ * for, boundedly; it is held until the process ends.
+ */
+static void lock_queue(void)
+{
+	int fd = open("active", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		log_fatal("open active: %s", strerror(errno));
+	for (int i = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; i++) {
+		if (errno != EWOULDBLOCK)
+			log_fatal("lock active: %s", strerror(errno));
+		if (i == 0)
+			log_warn("another queue manager runs on this queue: waiting for it to end");
+		if (i >= QMGR_LOCK_WAIT_MS / 100)
+			log_fatal("another queue manager still runs on this queue");
+		usleep(100 * 1000);
+	}
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what, (void)arg;
@@ -200,6 +224,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; store_dirs[i]; i++)
 		if (mkdir(store_dirs[i], 0700) != 0 && errno != EEXIST)
 			log_fatal("mkdir %s: %s", store_dirs[i], strerror(errno));
+	lock_queue();
 	recover();
 
 	qmgr.base = event_base_new();
