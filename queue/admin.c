@@ -2,9 +2,10 @@
  * admin.c - queue listing and administrative actions (see admin.h).
  * Runs in qmgr.  Untrusted input: QUEUE_LIST and ADMIN records from any
  * local user on public/qmgr (queue names and ids are checked against
- * fixed lists and the id syntax before any path is built; actions need
- * uid 0 or mail_owner's uid).  Listings are written without blocking:
- * a user who does not read cannot stall qmgr.
+ * fixed lists and the id syntax before any path is built; a flush is
+ * anyone's, other actions need uid 0 or mail_owner's uid).  Listings
+ * are written without blocking: a user who does not read cannot stall
+ * qmgr.
  */
 #include "admin.h"
 
@@ -277,7 +278,11 @@ static void do_admin(int sock, uid_t uid, const struct ipc_in *in)
 		reply(sock, PROTO_FAIL, "5.5.4", "malformed administration request", 0);
 		return;
 	}
-	if (!(uid == 0 || uid == qmgr.self_uid ||
+	/* A flush only asks for what the scheduler would do anyway, so
+	 * anyone may ask (Postfix: authorized_flush_users = static:anyone);
+	 * changing the queue is for root and mail_owner. */
+	bool flush = strcmp(action, "flush") == 0;
+	if (!flush && !(uid == 0 || uid == qmgr.self_uid ||
 	      (qmgr.have_owner_uid && uid == qmgr.owner_uid))) {
 		log_warn("uid %ld: %s refused: permission denied", (long)uid, action);
 		reply(sock, PROTO_FAIL, "5.7.1", "Permission denied", 0);

@@ -127,17 +127,38 @@ static void setup_by_hand(void)
 		log_fatal("mkdir %s: %s", qdir, strerror(errno));
 	if (chdir(qdir) != 0)
 		log_fatal("chdir %s: %s", qdir, strerror(errno));
+	/* Owners and groups as master gives them (master/qdirs.c): the
+	 * mail_owner's group, but network_user's group on private/, so
+	 * that smtpd can reach private/qmgr. */
+	gid_t owner_gid = (gid_t)-1, net_gid = (gid_t)-1;
+	if (qmgr.d.as_root) {
+		struct passwd *pw = getpwnam(cfg_get(qmgr.cfg, "mail_owner"));
+		if (pw != NULL)
+			owner_gid = pw->pw_gid;
+		pw = getpwnam(cfg_get(qmgr.cfg, "network_user"));
+		if (pw == NULL)
+			log_warn("network_user %s does not exist: smtpd will not reach "
+			         "private/qmgr", cfg_get(qmgr.cfg, "network_user"));
+		else
+			net_gid = pw->pw_gid;
+	}
 	for (size_t i = 0; store_dirs[i]; i++) {
 		const char *d = store_dirs[i];
-		mode_t mode = strcmp(d, "public") == 0 ? 0711 : strcmp(d, "private") == 0 ? 0710 : 0700;
+		bool priv = strcmp(d, "private") == 0;
+		mode_t mode = strcmp(d, "public") == 0 ? 0711 : priv ? 0710 : 0700;
 		if (mkdir(d, mode) != 0 && errno != EEXIST)
 			log_fatal("mkdir %s/%s: %s", qdir, d, strerror(errno));
 		if (qmgr.d.as_root && qmgr.have_owner_uid &&
-		    chown(d, qmgr.owner_uid, (gid_t)-1) != 0)
+		    (chown(d, qmgr.owner_uid, priv ? net_gid : owner_gid) != 0 ||
+		     chmod(d, mode) != 0))
 			log_fatal("chown %s/%s: %s", qdir, d, strerror(errno));
 	}
 	qmgr.d.listen_fds[0] = bind_socket("private/qmgr", 0660);
 	qmgr.d.listen_fds[1] = bind_socket("public/qmgr", 0666);
+	if (qmgr.d.as_root && qmgr.have_owner_uid &&
+	    (fchownat(AT_FDCWD, "private/qmgr", qmgr.owner_uid, net_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+	     fchownat(AT_FDCWD, "public/qmgr", qmgr.owner_uid, owner_gid, AT_SYMLINK_NOFOLLOW) != 0))
+		log_fatal("chown the qmgr sockets: %s", strerror(errno));
 	qmgr.d.nlisten = 2;
 }
 

@@ -229,7 +229,8 @@ network_user = $OWN
 EOC
 	chown -R "$OWN" "$D2"
 	as() { runuser -u "$OWN" -- "$@"; }
-	out=$(as "$POSTERN" start -c "$D2" 2>&1)
+	# The global form, as "postfix -c DIR start".
+	out=$(as "$POSTERN" -c "$D2" start 2>&1)
 	rc=$?
 	PT_STARTED="$PT_STARTED $D2"
 	pt_check "non-root: postern start as $OWN ($out)" test $rc -eq 0
@@ -243,7 +244,7 @@ EOC
 	both() { [ "$(find "$D2/mail/$OWN/new" -type f 2>/dev/null | xargs -r grep -l '^Subject: chain-nonroot-' | wc -l)" = 2 ]; }
 	pt_check "non-root: both delivered to the Maildir" pl_wait 20 both
 	pt_check "non-root: the Maildir belongs to $OWN" test "$(stat -c %U "$D2/mail/$OWN/new")" = "$OWN"
-	pt_check "non-root: stop" as "$POSTERN" stop -c "$D2"
+	pt_check "non-root: stop (postern -c DIR stop)" as "$POSTERN" -c "$D2" stop
 	port=$port
 else
 	pt_skip "already non-root: the runs above were the non-root run"
