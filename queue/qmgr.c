@@ -24,6 +24,7 @@
 #include <dirent.h>
 
 #include "cfg.h"
+#include "check.h"
 #include "log.h"
 #include "receive.h"
 #include "sched.h"
@@ -247,6 +248,9 @@ int main(int argc, char **argv)
 			log_fatal("mkdir %s: %s", store_dirs[i], strerror(errno));
 	lock_queue();
 	recover();
+	struct check_report cr = {0};
+	check_queue(&cr); /* what postern super -s does, at every start */
+	check_report_free(&cr);
 
 	qmgr.base = event_base_new();
 	if (qmgr.base == NULL)
