@@ -114,6 +114,40 @@ PY
 	pt_check "the bounce is an RFC 3464 DSN ($out)" test $? -eq 0
 fi
 
+# --- sendmail -bv: a report, no delivery -------------------------------
+before=$(pl_maildir_files "$RCPT" | wc -l)
+out=$("$POSTERN" sendmail -c "$D" -f "$SENDER@localhost" -bv "$RCPT@localhost" failing \
+	nosuch-user-x far@remote.example 2>&1 </dev/null)
+pt_check "sendmail -bv exits 0 ($out)" test $? -eq 0
+report() { pl_maildir_files "$SENDER" | xargs -r grep -l '^Subject: Mail Delivery Status Report' | head -1; }
+has_report() { [ -n "$(report)" ]; }
+pt_check "the -bv report arrives in the sender's Maildir" pl_wait 20 has_report
+f=$(report)
+if [ -n "$f" ]; then
+	out=$(python3 - "$f" "$RCPT" <<'PY' 2>&1
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+rcpt = sys.argv[2]
+assert m.get_content_type() == "multipart/report", m.get_content_type()
+ds = [p for p in m.get_payload() if p.get_content_type() == "message/delivery-status"][0]
+got = {}
+for g in ds.get_payload()[1:]:
+    got[g["Final-Recipient"].split(";", 1)[1].strip()] = (g["Action"], g["Status"], g["Diagnostic-Code"])
+want = {rcpt + "@localhost": ("deliverable", "2.0.0", "delivers to mailbox"),
+        "failing@postern-test.example": ("deliverable", "2.0.0", "delivers to command: exit 67"),
+        "nosuch-user-x@postern-test.example": ("undeliverable", "5.1.1", "unknown user"),
+        "far@remote.example": ("deliverable", "2.0.0", "not probed")}
+for a, (act, st, txt) in want.items():
+    assert a in got, "no entry for %s in %s" % (a, list(got))
+    assert got[a][0] == act and got[a][1] == st and txt in got[a][2], (a, got[a])
+print("4 recipients reported")
+PY
+)
+	pt_check "the -bv report says what would happen to each recipient ($out)" test $? -eq 0
+fi
+pt_check "-bv delivered nothing" test "$(pl_maildir_files "$RCPT" | wc -l)" = "$before"
+pt_check "-bv logged no delivery" bash -c "! grep -q 'to=<nosuch-user-x' '$D/maillog'"
+
 # --- deferred, then delivered after a flush ----------------------------
 touch "$PT_TMP/broken"
 send "$SENDER@localhost" "flaky@localhost" "chain-defer-1"
