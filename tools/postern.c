@@ -79,23 +79,17 @@ int main(int argc, char **argv)
 	    strcmp(base, "newaliases") == 0)
 		return as_compat_name(argc, argv, base);
 	log_init("postern", LOG_TO_STDERR, NULL);
-	/* Global options before the verb, as "postfix -c DIR start": moved
-	 * behind it, where every verb reads them. */
-	static char **moved; /* a root for leak checkers: lives until exit */
+	/* Global options before the verb, as "postfix -c DIR start": the
+	 * verb is rotated in front of them (in argv itself), where every
+	 * verb reads them. */
 	if (argc >= 3 && strncmp(argv[1], "-c", 2) == 0) {
 		int take = argv[1][2] != '\0' ? 1 : 2;
-		if (argc < 1 + take + 1)
+		if (argc < 2 + take)
 			return usage();
-		moved = xcalloc((size_t)argc + 1, sizeof(*moved));
-		int n = 0;
-		moved[n++] = argv[0];
-		moved[n++] = argv[1 + take];
-		for (int i = 1; i < 1 + take; i++)
-			moved[n++] = argv[i];
-		for (int i = 2 + take; i < argc; i++)
-			moved[n++] = argv[i];
-		moved[n] = NULL;
-		argv = moved;
+		char *verb = argv[1 + take];
+		for (int i = 1 + take; i > 1; i--)
+			argv[i] = argv[i - 1];
+		argv[1] = verb;
 	}
 	if (argc < 2)
 		return usage();
