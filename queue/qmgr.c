@@ -248,9 +248,6 @@ int main(int argc, char **argv)
 			log_fatal("mkdir %s: %s", store_dirs[i], strerror(errno));
 	lock_queue();
 	recover();
-	struct check_report cr = {0};
-	check_queue(&cr); /* what postern super -s does, at every start */
-	check_report_free(&cr);
 
 	qmgr.base = event_base_new();
 	if (qmgr.base == NULL)
@@ -262,6 +259,11 @@ int main(int argc, char **argv)
 	receive_listen(qmgr.d.listen_fds[0], false);
 	receive_listen(qmgr.d.listen_fds[1], true);
 	sched_init();
+	/* What postern super -s does, at every start; the scheduler runs
+	 * nothing before the event loop, so it sees the repaired queue. */
+	struct check_report cr = {0};
+	check_queue(&cr);
+	check_report_free(&cr);
 	daemon_ready(&qmgr.d);
 	log_info("queue manager started: %s", cfg_get(qmgr.cfg, "queue_directory"));
 
