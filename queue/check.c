@@ -228,11 +228,13 @@ static void check_messages(struct check_report *r)
 			}
 			char why[256];
 			if (!file_ok(r, q, n, why, sizeof(why))) {
+				/* Worded as the scheduler's line for the same case. */
 				if (to_corrupt(q, n))
-					note(r, true, "%s/%s: %s: moved to corrupt/", q, n, why);
+					note(r, true, "%s: corrupt queue file (%s): moved from %s/ to corrupt/",
+					     n, why, q);
 				else
-					note(r, false, "%s/%s: %s; cannot move it: %s", q, n, why,
-					     strerror(errno));
+					note(r, false, "%s: corrupt queue file (%s) in %s/, cannot move it: %s",
+					     n, why, q, strerror(errno));
 				continue;
 			}
 			if (active) {

@@ -70,7 +70,7 @@ pt_check "a wrong file mode set back to 0600" test "$(stat -c %a "$Q/hold/$A")" 
 pt_check "a wrong directory mode set back to 0700" test "$(stat -c %a "$Q/hold")" = 700
 pt_check "the defer log of a vanished message removed" test ! -e "$Q/defer/$LOG"
 pt_check "the count of repairs printed" has "Structure check: 8 problems repaired"
-pt_check "the problems are in the mail log" grep -q "structure check: hold/$FAKE" "$D/maillog"
+pt_check "the problems are in the mail log" grep -q "structure check: $FAKE: corrupt queue file" "$D/maillog"
 out=$("$POSTERN" super -c "$D" -s 2>&1)
 pt_check "a second run finds nothing ($out)" has "Structure check: 0 problems repaired"
 if [ "$(id -u)" = 0 ]; then
