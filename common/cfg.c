@@ -317,7 +317,8 @@ static char *computed_default(struct cfg *c, const char *name)
 	if (strcmp(name, "daemon_directory") == 0)
 		return build_tree_libexec();
 	if (strcmp(name, "mynetworks") == 0)
-		return netaddr_mynetworks_default(cfg_get(c, "mynetworks_style"));
+		return netaddr_mynetworks_for(cfg_get(c, "mynetworks_style"),
+		                              cfg_get(c, "inet_protocols"));
 	if (strcmp(name, "data_directory") == 0)
 		return xstrdup("/var/lib/postern");
 	if (strcmp(name, "mail_owner") == 0)

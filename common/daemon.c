@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -144,10 +146,30 @@ void daemon_drop_privileges(struct daemon *d, const char *user, bool do_chroot)
 		log_warn("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 }
 
+/*
+ * A daemon must not outlive its master: a new master could not bind the
+ * ports or own the queue while it runs, and its sockets would be gone.
+ * The kernel sends SIGTERM (the graceful stop) when master exits; it is
+ * set here, after privileges were dropped, because a change of
+ * credentials clears it.  Should master have ended before that, the
+ * status socket already reports the hangup.
+ */
+static void follow_master(const struct daemon *d)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
+		log_warn("PR_SET_PDEATHSIG: %s", strerror(errno));
+	struct pollfd p = {.fd = d->status_fd, .events = POLLIN | POLLRDHUP};
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP))) {
+		log_warn("master is gone: stopping");
+		raise(SIGTERM);
+	}
+}
+
 void daemon_ready(struct daemon *d)
 {
 	if (d->status_fd < 0)
 		return;
+	follow_master(d);
 	struct ipc_out o;
 	ipc_out_init(&o, PROTO_READY);
 	ipc_add_str(&o, T_TEXT, d->name);

@@ -148,9 +148,8 @@ int netaddr_interfaces(struct netaddr_net *out, size_t max, bool with_mask)
 			memcpy(o->addr, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
 			o->prefix = 32;
 		} else {
+			/* Link-local (fe80::/64) included, as Postfix lists it. */
 			const struct in6_addr *a6 = &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
-			if (IN6_IS_ADDR_LINKLOCAL(a6))
-				continue;
 			memcpy(o->addr, a6, 16);
 			o->prefix = 128;
 		}
@@ -184,6 +183,16 @@ void netaddr_format(const struct netaddr_net *n, char *buf, size_t len)
 
 char *netaddr_mynetworks_default(const char *style)
 {
+	return netaddr_mynetworks_for(style, NULL);
+}
+
+char *netaddr_mynetworks_for(const char *style, const char *inet_protocols)
+{
+	bool v4 = true, v6 = true;
+	if (inet_protocols != NULL && strcasestr(inet_protocols, "all") == NULL) {
+		v4 = strcasestr(inet_protocols, "ipv4") != NULL;
+		v6 = strcasestr(inet_protocols, "ipv6") != NULL;
+	}
 	struct netaddr_net nets[256];
 	bool host = style != NULL && strcasecmp(style, "host") == 0;
 	bool class = style != NULL && strcasecmp(style, "class") == 0;
@@ -192,6 +201,8 @@ char *netaddr_mynetworks_default(const char *style)
 	sb_init(&sb, 0);
 	for (int i = 0; i < n; i++) {
 		struct netaddr_net *x = &nets[i];
+		if ((x->family == AF_INET && !v4) || (x->family == AF_INET6 && !v6))
+			continue;
 		if (class && x->family == AF_INET) {
 			/* The class A/B/C network of the address, as Postfix. */
 			unsigned b = x->addr[0];

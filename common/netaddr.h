@@ -36,6 +36,10 @@ int netaddr_interfaces(struct netaddr_net *out, size_t max, bool with_mask);
  * "host", "subnet" or "class": "127.0.0.0/8 [::1]/128 ..." (allocated). */
 char *netaddr_mynetworks_default(const char *style);
 
+/* The same for the address families inet_protocols names ("all",
+ * "ipv4", "ipv6", "ipv4, ipv6"; NULL is all). */
+char *netaddr_mynetworks_for(const char *style, const char *inet_protocols);
+
 /* "1.2.3.0/24" or "[2001:db8::]/32" into buf. */
 void netaddr_format(const struct netaddr_net *n, char *buf, size_t len);
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,6 +24,7 @@
 #include <dirent.h>
 
 #include "cfg.h"
+#include "check.h"
 #include "log.h"
 #include "receive.h"
 #include "sched.h"
@@ -126,17 +128,38 @@ static void setup_by_hand(void)
 		log_fatal("mkdir %s: %s", qdir, strerror(errno));
 	if (chdir(qdir) != 0)
 		log_fatal("chdir %s: %s", qdir, strerror(errno));
+	/* Owners and groups as master gives them (master/qdirs.c): the
+	 * mail_owner's group, but network_user's group on private/, so
+	 * that smtpd can reach private/qmgr. */
+	gid_t owner_gid = (gid_t)-1, net_gid = (gid_t)-1;
+	if (qmgr.d.as_root) {
+		struct passwd *pw = getpwnam(cfg_get(qmgr.cfg, "mail_owner"));
+		if (pw != NULL)
+			owner_gid = pw->pw_gid;
+		pw = getpwnam(cfg_get(qmgr.cfg, "network_user"));
+		if (pw == NULL)
+			log_warn("network_user %s does not exist: smtpd will not reach "
+			         "private/qmgr", cfg_get(qmgr.cfg, "network_user"));
+		else
+			net_gid = pw->pw_gid;
+	}
 	for (size_t i = 0; store_dirs[i]; i++) {
 		const char *d = store_dirs[i];
-		mode_t mode = strcmp(d, "public") == 0 ? 0711 : strcmp(d, "private") == 0 ? 0710 : 0700;
+		bool priv = strcmp(d, "private") == 0;
+		mode_t mode = strcmp(d, "public") == 0 ? 0711 : priv ? 0710 : 0700;
 		if (mkdir(d, mode) != 0 && errno != EEXIST)
 			log_fatal("mkdir %s/%s: %s", qdir, d, strerror(errno));
 		if (qmgr.d.as_root && qmgr.have_owner_uid &&
-		    chown(d, qmgr.owner_uid, (gid_t)-1) != 0)
+		    (chown(d, qmgr.owner_uid, priv ? net_gid : owner_gid) != 0 ||
+		     chmod(d, mode) != 0))
 			log_fatal("chown %s/%s: %s", qdir, d, strerror(errno));
 	}
 	qmgr.d.listen_fds[0] = bind_socket("private/qmgr", 0660);
 	qmgr.d.listen_fds[1] = bind_socket("public/qmgr", 0666);
+	if (qmgr.d.as_root && qmgr.have_owner_uid &&
+	    (fchownat(AT_FDCWD, "private/qmgr", qmgr.owner_uid, net_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+	     fchownat(AT_FDCWD, "public/qmgr", qmgr.owner_uid, owner_gid, AT_SYMLINK_NOFOLLOW) != 0))
+		log_fatal("chown the qmgr sockets: %s", strerror(errno));
 	qmgr.d.nlisten = 2;
 }
 
@@ -171,6 +194,29 @@ static void recover(void)
 		log_info("requeued %zu message%s found in active", n, n == 1 ? "" : "s");
 }
 
+/*
+ * One queue manager per queue: two would both recover active/ and
+ * deliver the same messages.  A master killed with SIGKILL leaves its
+ * queue manager stopping while a new master starts the next one, so
+ * the lock (on the active directory, which only qmgr uses) is waited
+ * for, boundedly; it is held until the process ends.
+ */
+static void lock_queue(void)
+{
+	int fd = open("active", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		log_fatal("open active: %s", strerror(errno));
+	for (int i = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; i++) {
+		if (errno != EWOULDBLOCK)
+			log_fatal("lock active: %s", strerror(errno));
+		if (i == 0)
+			log_warn("another queue manager runs on this queue: waiting for it to end");
+		if (i >= QMGR_LOCK_WAIT_MS / 100)
+			log_fatal("another queue manager still runs on this queue");
+		usleep(100 * 1000);
+	}
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what, (void)arg;
@@ -200,6 +246,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; store_dirs[i]; i++)
 		if (mkdir(store_dirs[i], 0700) != 0 && errno != EEXIST)
 			log_fatal("mkdir %s: %s", store_dirs[i], strerror(errno));
+	lock_queue();
 	recover();
 
 	qmgr.base = event_base_new();
@@ -212,6 +259,11 @@ int main(int argc, char **argv)
 	receive_listen(qmgr.d.listen_fds[0], false);
 	receive_listen(qmgr.d.listen_fds[1], true);
 	sched_init();
+	/* What postern super -s does, at every start; the scheduler runs
+	 * nothing before the event loop, so it sees the repaired queue. */
+	struct check_report cr = {0};
+	check_queue(&cr);
+	check_report_free(&cr);
 	daemon_ready(&qmgr.d);
 	log_info("queue manager started: %s", cfg_get(qmgr.cfg, "queue_directory"));
 

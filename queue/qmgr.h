@@ -16,6 +16,9 @@ struct event_base;
 /* A flag of our own in a queue file's F record (beside PROTO_FLAG_*): a
  * notice to the postmaster about an undeliverable bounce; when it fails
  * too it is dropped. */
+/* How long a starting qmgr waits for a previous one to end (ms). */
+#define QMGR_LOCK_WAIT_MS 30000
+
 #define QMGR_FLAG_2BOUNCE 0x100
 
 struct qmgr {

@@ -698,10 +698,6 @@ int cmd_sendmail(int argc, char **argv)
 		return run_verb(cmd_queue, dir, "-p", NULL);
 	if (mode == 'i')
 		return run_verb(cmd_alias, dir, NULL, NULL);
-	if (mode == 'v') {
-		log_error("-bv (address verification) is not implemented yet");
-		return EX_UNAVAILABLE;
-	}
 
 	s.cfg = cfg_load(dir, NULL, true);
 	if (s.cfg == NULL)
@@ -717,7 +713,9 @@ int cmd_sendmail(int argc, char **argv)
 			rc = EX_USAGE;
 		}
 	}
-	if (rc == 0 && mode == 's') {
+	if (rc == 0 && mode == 'v') {
+		rc = sendmail_verify(&s);
+	} else if (rc == 0 && mode == 's') {
 		rc = sendmail_smtp(&s);
 	} else if (rc == 0) {
 		rc = sendmail_submit(&s, stdin);

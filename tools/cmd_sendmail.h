@@ -55,5 +55,8 @@ int sendmail_submit(struct sm *s, FILE *in);
 bool sendmail_read_line(FILE *in, struct strbuf *line, size_t max, bool *complete);
 /* SMTP on standard input and output (-bs); returns the exit status. */
 int sendmail_smtp(struct sm *s);
+/* -bv: resolve the recipients and mail a status report to the sender
+ * (sendmail_verify.c); returns the exit status. */
+int sendmail_verify(struct sm *s);
 
 #endif

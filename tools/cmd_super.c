@@ -126,6 +126,16 @@ static void admin(struct run *r, int action, const char *id, const char *queue)
 	uint64_t n = 0;
 	ipc_u64(q.in, T_COUNT, &n);
 	r->count[action] += n;
+	if (action == A_CHECK) {
+		/* Each problem the queue manager found (also in its log). */
+		size_t pos = 0;
+		const struct ipc_field *f;
+		while ((f = ipc_find(q.in, T_TEXT, &pos)) != NULL) {
+			const char *t = ipc_field_str(f);
+			if (t != NULL)
+				log_warn("%s", t);
+		}
+	}
 	if (actions[action].each != NULL) {
 		/* The ids done, when qmgr names them; else the one asked for. */
 		size_t pos = 0, named = 0;
@@ -232,7 +242,7 @@ int cmd_super(int argc, char **argv)
 	                .nqueues = (size_t)(argc - optind)};
 	if (check) {
 		admin(&r, A_CHECK, NULL, NULL);
-		if (r.count[A_CHECK] > 0)
+		if (!r.failed)
 			log_info("Structure check: %lu problem%s repaired", r.count[A_CHECK],
 			         r.count[A_CHECK] == 1 ? "" : "s");
 	}

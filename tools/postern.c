@@ -79,6 +79,18 @@ int main(int argc, char **argv)
 	    strcmp(base, "newaliases") == 0)
 		return as_compat_name(argc, argv, base);
 	log_init("postern", LOG_TO_STDERR, NULL);
+	/* Global options before the verb, as "postfix -c DIR start": the
+	 * verb is rotated in front of them (in argv itself), where every
+	 * verb reads them. */
+	if (argc >= 3 && strncmp(argv[1], "-c", 2) == 0) {
+		int take = argv[1][2] != '\0' ? 1 : 2;
+		if (argc < 2 + take)
+			return usage();
+		char *verb = argv[1 + take];
+		for (int i = 1 + take; i > 1; i--)
+			argv[i] = argv[i - 1];
+		argv[1] = verb;
+	}
 	if (argc < 2)
 		return usage();
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {

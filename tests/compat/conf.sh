@@ -249,6 +249,15 @@ same names -d mynetworks_style smtpd_relay_restrictions mime_header_checks
 same names -dh smtpd_tls_security_level
 warns names "no_such_parameter" no_such_parameter
 
+# --- computed mynetworks (this host's interfaces, link-local included) --------
+for style in host subnet class; do
+	for proto in all ipv4 ipv6 "ipv4, ipv6"; do
+		c="mynet-$style-${proto//[ ,]/}"
+		printf 'mynetworks_style = %s\ninet_protocols = %s\n' "$style" "$proto" | newcase "$c"
+		same "$c" mynetworks
+	done
+done
+
 # --- postern's own defaults -----------------------------------------------------
 # Run from a build tree, the daemons are found in its libexec/.
 want=$(cd "$(dirname "$POSTERN")/.." && pwd)/libexec

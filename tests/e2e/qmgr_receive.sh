@@ -12,6 +12,12 @@ ok "qmgr starts by hand and binds its sockets"
 
 check "private/qmgr mode" "660" "$(stat -c %a "$Q/private/qmgr")"
 check "public/qmgr mode" "666" "$(stat -c %a "$Q/public/qmgr")"
+if [ "$(id -u)" = 0 ]; then
+	# As master makes them: smtpd (network_user's group) reaches private/qmgr.
+	ng=$(id -gn "$OWNER")
+	check "private/ owner and group (by hand as root)" "$OWNER:$ng 710" "$(stat -c '%U:%G %a' "$Q/private")"
+	check "private/qmgr owner and group" "$OWNER:$ng" "$(stat -c '%U:%G' "$Q/private/qmgr")"
+fi
 
 # 1. A committed message is in the queue with exactly its content.
 out=$(py "$Q" <<'PY'

@@ -121,6 +121,8 @@ if [ "$(id -u)" = 0 ]; then
 	check "... and nothing deleted" "deferred" "$(where "$Cid")"
 	as_user daemon "$P" queue -c "$C" -p >/dev/null
 	check "an ordinary user may list the queue" "0" "$?"
+	as_user daemon "$P" queue -c "$C" -f 2>"$W/err"
+	check "an ordinary user may flush the queue (as Postfix's postqueue -f)" "0" "$?"
 else
 	ok "skipped: permission checks need root to switch users"
 fi
