@@ -35,7 +35,9 @@ mode=${1:-}
 D=$DESTDIR
 
 note() { echo "install.sh: $*"; }
-record() { [ "$mode" = stage ] || printf '%s\n' "$*" >>"$D$MANIFEST.new"; }
+REC=$(mktemp) # the manifest being written, moved into place at the end
+trap 'rm -f "$REC"' EXIT
+record() { [ "$mode" = stage ] || printf '%s\n' "$*" >>"$REC"; }
 sum() { sha256sum "$1" | cut -d' ' -f1; }
 
 # mkdirs DIR: creates DIR and its missing parents, recording each one
@@ -87,14 +89,9 @@ do_install() {
 		echo "install.sh: $BUILD/bin/postern is not built; run make" >&2
 		exit 1
 	}
-	if [ -e "$D$MANIFEST" ] && [ "$mode" != stage ]; then
-		# a reinstall: the old manifest's entries are still ours
-		cp "$D$MANIFEST" "$D$MANIFEST.new.tmp"
-	fi
+	# a reinstall: the old manifest's entries are still ours
+	[ "$mode" = stage ] || [ ! -e "$D$MANIFEST" ] || cat "$D$MANIFEST" >>"$REC"
 	mkdirs "$DATADIR"
-	[ "$mode" = stage ] || : >"$D$MANIFEST.new"
-	[ -e "$D$MANIFEST.new.tmp" ] && cat "$D$MANIFEST.new.tmp" >>"$D$MANIFEST.new" &&
-		rm -f "$D$MANIFEST.new.tmp"
 	put 755 "$BUILD/bin/postern" "$BINDIR/postern"
 	for p in $DAEMONS; do
 		[ -x "$BUILD/libexec/$p" ] || continue
@@ -118,18 +115,17 @@ do_install() {
 	if [ "$mode" != stage ] && [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ]; then
 		for u in "${MAIL_OWNER:-postern}" "${NETWORK_USER:-postern-net}"; do
 			getent passwd "$u" >/dev/null || echo "$u"
-		done >"$D$MANIFEST.users"
+		done >"$REC.users"
 		tools/mkusers.sh
 		while read -r u; do
-			getent passwd "$u" >/dev/null && record "u $u"
-		done <"$D$MANIFEST.users"
-		rm -f "$D$MANIFEST.users"
+			if getent passwd "$u" >/dev/null; then record "u $u"; fi
+		done <"$REC.users"
+		rm -f "$REC.users"
 	fi
 	if [ "$mode" != stage ]; then
 		# one line per entry, first occurrence wins (a reinstall keeps
 		# the original "d" and "c" lines)
-		awk '!seen[$1 " " $2]++' "$D$MANIFEST.new" >"$D$MANIFEST"
-		rm -f "$D$MANIFEST.new"
+		awk '!seen[$1 " " $2]++' "$REC" >"$D$MANIFEST"
 		note "installed; the list of what was installed is $D$MANIFEST"
 	fi
 }
@@ -139,21 +135,20 @@ do_compat() {
 		echo "install.sh: no $D$MANIFEST; run make install first" >&2
 		exit 1
 	}
-	cp "$D$MANIFEST" "$D$MANIFEST.new"
+	cat "$D$MANIFEST" >"$REC"
 	for l in "$BINDIR/sendmail" "$UBINDIR/mailq" "$UBINDIR/newaliases"; do
 		if [ -e "$D$l" ] || [ -L "$D$l" ]; then
 			if [ "$(readlink "$D$l")" = "$BINDIR/postern" ]; then
 				continue
 			fi
 			echo "install.sh: $D$l exists and is not ours (another MTA?); not replaced" >&2
-			rm -f "$D$MANIFEST.new"
 			exit 1
 		fi
 		mkdirs "$(dirname "$l")"
 		ln -s "$BINDIR/postern" "$D$l"
 		record "l $l"
 	done
-	mv "$D$MANIFEST.new" "$D$MANIFEST"
+	cat "$REC" >"$D$MANIFEST"
 	note "sendmail, mailq, newaliases link to $BINDIR/postern"
 }
 
