@@ -14,6 +14,9 @@ mkdir -p "$src"
 tar -cf - --exclude=./build --exclude=./build-san --exclude=./build-fuzz \
 	--exclude=./.git --exclude=./run . | tar -xf - -C "$src"
 cd "$src"
+# a build of the tree for tests (BUILD, SANITIZE in the environment) must
+# not leak into the package
+unset BUILD POSTERN SANITIZE MAKEFLAGS MFLAGS MAKELEVEL
 DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
 	dpkg-buildpackage -us -uc -b -j"${JOBS:-2}" >../build.log 2>&1 || {
 	tail -n 40 ../build.log >&2

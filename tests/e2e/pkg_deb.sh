@@ -92,6 +92,8 @@ check "dpkg says it is installed" bash -c "dpkg-query -W -f='\${Status}' postern
 check "postfix was removed in its favour" bash -c "! dpkg-query -W -f='\${Status}' postfix 2>/dev/null | grep -q 'ok installed'"
 check "users postern and postern-net exist" bash -c 'getent passwd postern >/dev/null && getent passwd postern-net >/dev/null'
 check "service enabled (multi-user.target.wants)" test -L /etc/systemd/system/multi-user.target.wants/postern.service
+v=$(systemd-analyze verify /lib/systemd/system/postern.service 2>&1)
+check "systemd-analyze verify postern.service ($v)" test -z "$v"
 check "/usr/sbin/sendmail is postern" test "$(readlink -f /usr/sbin/sendmail)" = /usr/sbin/postern
 check "/etc/aliases.db built by postinst" test -f /etc/aliases.db
 check "dpkg -L postern" dpkg -L postern >/dev/null

@@ -60,6 +60,14 @@ want="./etc ./etc/postern ./etc/postern/main.cf ./usr ./usr/local ./usr/local/sh
 pt_check "uninstall left only the changed main.cf and the admin's file ($left)" test "$left" = "$want"
 pt_check "... and said why main.cf stays" grep -q "kept .*main.cf" <<<"$out"
 
+# the unit's sandboxing, as systemd scores it (docs/install.md records it)
+if command -v systemd-analyze >/dev/null; then
+	sec=$(systemd-analyze security --offline=yes "$PT_ROOT/conf/postern.service" 2>&1)
+	score=$(sed -n 's/.*exposure level for postern.service: \([0-9.]*\).*/\1/p' <<<"$sec")
+	pt_check "systemd-analyze security: exposure $score <= 3.5" awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 3.5) }'
+	pt_check "docs/install.md records that score" grep -q "exposure level for postern.service: $score " "$PT_ROOT/docs/install.md"
+fi
+
 if ! pk_can_throwaway; then
 	pt_skip "no throwaway root (needs root, unshare, overlayfs): install to / not tested"
 	pt_done
