@@ -3,7 +3,8 @@
 #   make SANITIZE=1 the same with ASan+UBSan into build-san/
 #   make check      unit, compatibility, end-to-end, sanitizer and fuzz tests
 #   make run        demo instance on loopback ports
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (also install-compat, uninstall)
+#   make deb        Debian package in build/deb/
 
 VERSION     = 0.1.0
 PREFIX     ?= /usr/local

@@ -11,7 +11,10 @@
 pt_init
 [ -n "$PT_TMP" ] || exit 1
 B=$(basename "$BUILD")
-mk() { make -s -C "$PT_ROOT" BUILD="$B" "$@" 2>&1; }
+# the same flags as the build under test, so make never rebuilds it otherwise
+SAN=
+case $B in *san*) SAN=SANITIZE=1 ;; esac
+mk() { make -s -C "$PT_ROOT" BUILD="$B" $SAN "$@" 2>&1; }
 
 dest=$PT_TMP/dest
 mkdir -p "$dest"
@@ -74,7 +77,7 @@ if ! pk_can_throwaway; then
 fi
 cat >"$PT_TMP/inside.sh" <<'EOS'
 set -u
-root=$1 build=$2
+root=$1 build=$2 san=${3:-}
 ok() { echo "ok - $*"; }
 no() { echo "not ok - $*"; }
 check() { local t=$1; shift; if "$@"; then ok "$t"; else no "$t"; fi; }
@@ -83,7 +86,7 @@ groupdel postern-net 2>/dev/null; groupdel postern 2>/dev/null
 cd "$root" || exit 1
 before=$(mktemp)
 find /etc /usr/local /var/spool -xdev 2>/dev/null | sort >"$before"
-make -s BUILD="$build" install-compat >/tmp/inst.out 2>&1
+make -s BUILD="$build" $san install-compat >/tmp/inst.out 2>&1
 check "make install-compat as root exits 0" test $? -eq 0
 check "users created" bash -c 'getent passwd postern >/dev/null && getent passwd postern-net >/dev/null'
 check "the manifest records them" grep -q '^u postern-net' /usr/local/share/postern/install-manifest
@@ -91,7 +94,7 @@ check "/usr/local/sbin/sendmail is ours" test "$(readlink /usr/local/sbin/sendma
 setid=$(awk '$1 == "f" || $1 == "c" || $1 == "d" { print $2 }' /usr/local/share/postern/install-manifest |
 	while read -r f; do find "$f" -maxdepth 0 -perm /6000; done)
 check "no set-id file or directory among those installed ($setid)" test -z "$setid"
-make -s BUILD="$build" uninstall >/tmp/uninst.out 2>&1
+make -s BUILD="$build" $san uninstall >/tmp/uninst.out 2>&1
 check "make uninstall exits 0" test $? -eq 0
 check "users removed" bash -c '! getent passwd postern && ! getent passwd postern-net'
 after=$(mktemp)
@@ -99,7 +102,7 @@ find /etc /usr/local /var/spool -xdev 2>/dev/null | sort >"$after"
 d=$(diff "$before" "$after" | grep '^[<>]' | grep -v -e '/etc/passwd' -e '/etc/group' -e '/etc/shadow' -e '/etc/gshadow' -e '/etc/subuid' -e '/etc/subgid' | tr '\n' ' ')
 check "the tree is as before install ($d)" test -z "$d"
 EOS
-out=$(pk_throwaway "$PT_TMP/ovl" "$PT_TMP/inside.sh" "$PT_ROOT" "$B" 2>&1)
+out=$(pk_throwaway "$PT_TMP/ovl" "$PT_TMP/inside.sh" "$PT_ROOT" "$B" "$SAN" 2>&1)
 echo "$out"
 pt_check "throwaway root: all checks passed" bash -c "! grep -q '^not ok' <<<\"\$1\" && grep -c '^ok' <<<\"\$1\" | grep -qx 8" _ "$out"
 pt_done
