@@ -64,6 +64,11 @@ for s in postinst prerm postrm; do
 	fi
 done
 
+if command -v lintian >/dev/null; then
+	out=$(timeout 300 lintian --fail-on error,warning "$deb" 2>&1 | grep -v 'root privileges')
+	pt_check "lintian: no error or warning ($out)" test -z "$out"
+fi
+
 if ! pk_can_throwaway; then
 	pt_skip "no throwaway root here (needs root, unshare, overlayfs): the .deb was not installed"
 	pt_done
