@@ -89,6 +89,13 @@ do_install() {
 		echo "install.sh: $BUILD/bin/postern is not built; run make" >&2
 		exit 1
 	}
+	# the daemon directory is compiled in: a build for another PREFIX
+	# would look for its daemons where none are installed
+	if ! grep -qaF "$LIBEXECDIR" "$BUILD/bin/postern"; then
+		echo "install.sh: $BUILD/bin/postern was built for another daemon directory than $LIBEXECDIR;" >&2
+		echo "  rebuild with the same PREFIX: make clean && make PREFIX=$PREFIX" >&2
+		exit 1
+	fi
 	# a reinstall: the old manifest's entries are still ours
 	[ "$mode" = stage ] || [ ! -e "$D$MANIFEST" ] || cat "$D$MANIFEST" >>"$REC"
 	mkdirs "$DATADIR"

@@ -38,6 +38,11 @@ done
 setid=$(find "$dest" -perm /6000)
 pt_check "no set-user-id or set-group-id file (find -perm /6000: $setid)" test -z "$setid"
 
+out=$(mk install DESTDIR="$PT_TMP/wrong" PREFIX=/opt/elsewhere)
+pt_check "install refuses a build made for another PREFIX" test $? -ne 0
+pt_check "... says how to fix it" grep -q "make clean && make PREFIX=/opt/elsewhere" <<<"$out"
+pt_check "... and installed nothing" test ! -e "$PT_TMP/wrong/opt"
+
 # an existing configuration is never overwritten
 echo "myhostname = kept.example" >>"$dest/etc/postern/main.cf"
 out=$(mk install DESTDIR="$dest" PREFIX=/usr/local)
