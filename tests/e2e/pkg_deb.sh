@@ -125,6 +125,25 @@ check "... the sendmail one" grep -q '^Subject: through sendmail' /var/mail/alic
 check "mailq: the queue is empty" bash -c "mailq | grep -q 'Mail queue is empty'"
 check "no set-id file appeared under /var/spool/postern" test -z "$(find /var/spool/postern -perm /6000)"
 
+# reinstall (the upgrade path) while running: stopped by prerm, started
+# again by postinst (no systemd here), and still delivering
+out=$(dpkg -i "$deb" 2>&1)
+check "reinstall over a running system exits 0" test $? -eq 0
+check "... and it runs again afterwards" bash -c "postern status >/dev/null"
+printf 'Subject: after reinstall\n\nhello\n' | /usr/sbin/sendmail alice
+for i in $(seq 1 100); do
+	grep -q '^Subject: after reinstall' /var/mail/alice 2>/dev/null && break
+	sleep 0.1
+done
+check "... and delivers" grep -q '^Subject: after reinstall' /var/mail/alice
+# remove (not purge) keeps the configuration, the queue and the users
+out=$(dpkg -r postern 2>&1)
+check "dpkg -r exits 0" test $? -eq 0
+check "... it stopped the running system" bash -c '! pgrep -x master >/dev/null'
+check "... it kept main.cf, the queue and the users" \
+	bash -c 'test -f /etc/postern/main.cf && test -d /var/spool/postern && getent passwd postern >/dev/null'
+check "... and removed the programs" test ! -e /usr/sbin/postern
+
 out=$(dpkg --purge postern 2>&1)
 check "dpkg --purge (stops the running system)" test $? -eq 0
 echo "$out" | grep -iE 'error|warning' | sed 's/^/# /'
