@@ -3,7 +3,8 @@
 #   make SANITIZE=1 the same with ASan+UBSan into build-san/
 #   make check      unit, compatibility, end-to-end, sanitizer and fuzz tests
 #   make run        demo instance on loopback ports
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (also install-compat, uninstall)
+#   make deb        Debian package in build/deb/
 
 VERSION     = 0.1.0
 PREFIX     ?= /usr/local
@@ -164,18 +165,29 @@ check: deps
 run: deps all
 	BUILD=$(BUILD) tools/run-demo.sh
 
+# install, install-compat and uninstall: tools/install.sh keeps a manifest
+# ($(PREFIX)/share/postern/install-manifest) of what it created.
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL_VARS = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' SYSCONFDIR='$(SYSCONFDIR)' \
+	SPOOLDIR='$(SPOOLDIR)' BINDIR='$(BINDIR)' LIBEXECDIR='$(LIBEXECDIR)' \
+	MANDIR='$(MANDIR)' UNITDIR='$(UNITDIR)' BUILD='$(BUILD)' DAEMONS='$(DAEMONS)'
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
-	install -m 755 $(BUILD)/bin/postern $(DESTDIR)$(BINDIR)/postern
-	for d in $(DAEMON_BINS); do install -m 755 $$d $(DESTDIR)$(LIBEXECDIR)/; done
-	for f in main.cf master.cf; do \
-	  [ -e $(DESTDIR)$(SYSCONFDIR)/$$f ] || install -m 644 conf/$$f $(DESTDIR)$(SYSCONFDIR)/$$f; done
-	[ -n "$(DESTDIR)" ] || [ "$$(id -u)" != 0 ] || tools/mkusers.sh
+	$(INSTALL_VARS) tools/install.sh install
 
 # sendmail, mailq and newaliases as links to postern (it acts by the name
 # it is run under); kept apart so postern can sit beside a real Postfix.
 install-compat: install
-	for n in sendmail mailq newaliases; do ln -sf postern $(DESTDIR)$(BINDIR)/$$n; done
+	$(INSTALL_VARS) tools/install.sh compat
+
+uninstall:
+	$(INSTALL_VARS) tools/install.sh uninstall
+
+# A Debian package from the working tree, built in build/deb/ (the .deb
+# lands there): dpkg-buildpackage with debhelper.
+deb:
+	tools/mkdeb.sh
 
 clean:
 	rm -rf build build-san build-fuzz
@@ -183,5 +195,5 @@ clean:
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
 
-.PHONY: all unit fuzz fuzz-build deps check run install install-compat clean format
+.PHONY: all unit fuzz fuzz-build deps check run install install-compat uninstall deb clean format
 -include $(COMMON_OBJ:.o=.d) $(TOOLS_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_OBJ:.o=.d)

@@ -5,6 +5,7 @@
  * Runs in the postern command as the invoking user.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,37 @@ struct checker {
 	int line;
 	const char *param;
 	bool quiet_notices;
+	/* -s: what a migration from Postfix keeps, changes and loses. */
+	bool summary;
+	struct group {
+		struct strbuf list;
+		int n;
+	} same_param, same_svc, diff_svc, diff_default, none_param, none_svc;
 };
+
+/* Adds "item" to a summary group (-s), at most a screenful each. */
+static void group_add(struct group *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void group_add(struct group *g, const char *fmt, ...)
+{
+	va_list ap;
+	g->n++;
+	if (g->list.len > 2000)
+		return;
+	if (g->list.len > 0)
+		sb_adds(&g->list, ", ");
+	va_start(ap, fmt);
+	sb_vprintf(&g->list, fmt, ap);
+	va_end(ap);
+	if (g->list.len > 2000)
+		sb_adds(&g->list, ", ...");
+}
+
+static void group_print(const char *kind, const char *what, const struct group *g)
+{
+	printf("%s (%d): %s%s%s\n", kind, g->n, what, g->n ? ": " : "",
+	       g->n ? sb_str(&g->list) : "");
+}
 
 static void emit(void *arg, const char *file, int line, enum diag_sev sev,
                  const char *text)
@@ -238,6 +269,10 @@ static void check_param(struct checker *k, const struct cfguse *u,
 		            "%s: not yet implemented by postern (a Postfix parameter; "
 		            "the setting has no effect)",
 		            name);
+	if (k->summary && p->users == 0)
+		group_add(&k->none_param, "%s (%s:%d)", name, k->file, k->line);
+	else if (k->summary)
+		group_add(&k->same_param, "%s", name);
 	char err[512];
 	char *value = cfg_expand(k->c, raw, undef_ref, k, err, sizeof(err));
 	if (err[0])
@@ -269,6 +304,12 @@ static void check_master(struct checker *k, const struct cfguse *u,
 		(void)mastercf_classify(s->command, &why);
 		const char *type = mastercf_type_name(s->type);
 		if (s->cls == MCF_CLASS_UNSUPPORTED)
+			group_add(&k->none_svc, "%s/%s", s->name, type);
+		else if (s->cls == MCF_CLASS_PROGRAM)
+			group_add(&k->same_svc, "%s/%s", s->name, type);
+		else
+			group_add(&k->diff_svc, "%s/%s", s->name, type);
+		if (s->cls == MCF_CLASS_UNSUPPORTED)
 			diag_report(&k->diag, s->file, s->line, DIAG_WARNING,
 			            "service %s/%s: %s", s->name, type, why);
 		else if (s->cls != MCF_CLASS_PROGRAM)
@@ -282,6 +323,38 @@ static void check_master(struct checker *k, const struct cfguse *u,
 	}
 }
 
+/*
+ * -s: defaults of postern that differ from Postfix's, for a main.cf that
+ * does not set them (postern.conf(5) explains each).
+ */
+static void summarize_defaults(struct checker *k)
+{
+	static const char *const names[] = {
+	    "queue_directory", "data_directory", "mail_owner", "syslog_name",
+	    "alias_maps", "smtpd_forbid_bare_newline", "setgid_group"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (cfg_is_set(k->c, names[i]))
+			continue;
+		group_add(&k->diff_default, "%s = %s", names[i], cfg_get(k->c, names[i]));
+	}
+}
+
+static void print_summary(struct checker *k)
+{
+	printf("\nsummary:\n");
+	group_print("same", "parameters postern acts on as Postfix does", &k->same_param);
+	group_print("same", "master.cf services run by postern's daemons", &k->same_svc);
+	group_print("different", "master.cf services done inside postern's daemons",
+	            &k->diff_svc);
+	group_print("different", "defaults unlike Postfix's (not set in main.cf)",
+	            &k->diff_default);
+	group_print("not supported", "settings that have no effect", &k->none_param);
+	group_print("not supported", "master.cf services that are not started",
+	            &k->none_svc);
+	printf("errors: %d, warnings: %d\n", k->diag.count[DIAG_ERROR],
+	       k->diag.count[DIAG_WARNING]);
+}
+
 int cmd_check(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -289,15 +362,20 @@ int cmd_check(int argc, char **argv)
 	struct checker k = {.diag = {.emit = emit}};
 	k.diag.arg = &k;
 
-	while ((opt = getopt(argc, argv, "c:q")) != -1) {
+	while ((opt = getopt(argc, argv, "c:qs")) != -1) {
 		switch (opt) {
 		case 'c': dir = optarg; break;
 		case 'q': k.quiet_notices = true; break;
-		default: return cmd_usage("postern check [-c DIR] [-q]");
+		case 's': k.summary = true; break;
+		default: return cmd_usage("postern check [-c DIR] [-q] [-s]");
 		}
 	}
 	if (optind != argc)
-		return cmd_usage("postern check [-c DIR] [-q]");
+		return cmd_usage("postern check [-c DIR] [-q] [-s]");
+	struct group *groups[] = {&k.same_param, &k.same_svc, &k.diff_svc,
+	                          &k.diff_default, &k.none_param, &k.none_svc};
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		sb_init(&groups[i]->list, 0);
 
 	k.c = cfg_load(dir, &k.diag, false);
 	if (k.c == NULL)
@@ -314,6 +392,12 @@ int cmd_check(int argc, char **argv)
 	check_main(&k, u);
 	if (m != NULL)
 		check_master(&k, u, m);
+	if (k.summary) {
+		summarize_defaults(&k);
+		print_summary(&k);
+	}
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		sb_free(&groups[i]->list);
 	cfguse_free(u);
 	mastercf_free(m);
 	cfg_free(k.c);

@@ -14,7 +14,7 @@ PKGS_RESTRICT=""
 PKGS_DNS=""
 PKGS_RELAY=""
 PKGS_PIPELINE=""
-PKGS_PACKAGING=""
+PKGS_PACKAGING="debhelper devscripts fakeroot lintian pflogsumm fail2ban man-db groff-base systemd"
 PKGS="$PKGS $PKGS_TLS $PKGS_SASL $PKGS_RESTRICT $PKGS_DNS $PKGS_RELAY $PKGS_PIPELINE $PKGS_PACKAGING"
 
 missing=""
