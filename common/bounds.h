@@ -125,5 +125,7 @@
 #define DNS_TIMEOUT_DEFAULT_MS 10000
 #define DNS_TIMEOUT_MAX_MS 120000
 #define DNS_HOSTS_MAX 100
+/* Addresses taken from the hosts file for reverse lookups. */
+#define DNS_HOSTS_FILE_MAX 1000
 
 #endif

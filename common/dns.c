@@ -9,6 +9,7 @@
  */
 #include "dns.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "netaddr.h"
 #include "xalloc.h"
 
 struct dns_query {
@@ -90,6 +92,48 @@ static bool set_opt(struct ub_ctx *ub, const char *opt, const char *val, char *e
 	return rc == 0;
 }
 
+/*
+ * libunbound's ub_ctx_hosts gives names their addresses; the reverse
+ * (address -> first name, as the C library's getnameinfo answers from
+ * the hosts file) we add as local-data-ptr.  Trusted file, bounded lines
+ * and entries; bad lines are skipped.
+ */
+static bool hosts_ptr(struct ub_ctx *ub, const char *file, char *err, size_t errlen)
+{
+	FILE *fp = fopen(file, "re");
+	char line[1024], seen[DNS_HOSTS_FILE_MAX][INET6_ADDRSTRLEN];
+	size_t n = 0;
+	if (fp == NULL)
+		return true;
+	while (n < DNS_HOSTS_FILE_MAX && fgets(line, sizeof(line), fp) != NULL) {
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		char *save, *addr = strtok_r(line, " \t\r\n", &save);
+		char *name = addr ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+		struct netaddr_net a;
+		char text[INET6_ADDRSTRLEN], rev[DNS_NAME_MAX + 1], val[2 * DNS_NAME_MAX + 16];
+		if (name == NULL || !dns_name_ok(name) || !netaddr_parse_addr(addr, &a) ||
+		    inet_ntop(a.family, a.addr, text, sizeof(text)) == NULL ||
+		    !dns_reverse_name(a.family, a.addr, NULL, rev, sizeof(rev)))
+			continue;
+		bool dup = false;
+		for (size_t i = 0; i < n && !dup; i++)
+			dup = strcmp(seen[i], text) == 0;
+		if (dup)
+			continue;
+		snprintf(seen[n++], sizeof(seen[0]), "%s", text);
+		snprintf(val, sizeof(val), "%s. PTR %s%s", rev, name,
+		         name[strlen(name) - 1] == '.' ? "" : ".");
+		if (!set_opt(ub, "local-data:", val, err, errlen)) {
+			fclose(fp);
+			return false;
+		}
+	}
+	fclose(fp);
+	return true;
+}
+
 struct dns_ctx *dns_ctx_new(const struct dns_config *conf, char *err, size_t errlen)
 {
 	struct dns_config none = {0};
@@ -106,6 +150,16 @@ struct dns_ctx *dns_ctx_new(const struct dns_config *conf, char *err, size_t err
 	}
 	/* Forwarders on loopback (a local cache, the tests' server) are fine. */
 	if (!set_opt(ub, "do-not-query-localhost:", "no", err, errlen))
+		goto fail;
+	/*
+	 * As a stub resolver, ask the configured servers about private and
+	 * loopback reverse zones instead of answering them from libunbound's
+	 * built-in empty zones (a LAN's PTR records must work; localhost
+	 * still comes from the hosts file).
+	 */
+	if (!set_opt(ub, "unblock-lan-zones:", "yes", err, errlen) ||
+	    !set_opt(ub, "insecure-lan-zones:", "yes", err, errlen) ||
+	    !set_opt(ub, "local-zone:", "127.in-addr.arpa. transparent", err, errlen))
 		goto fail;
 	if (fwd[0] != '\0') {
 		char buf[1024], *save = NULL;
@@ -132,9 +186,13 @@ struct dns_ctx *dns_ctx_new(const struct dns_config *conf, char *err, size_t err
 		}
 	}
 	const char *hosts = conf->hosts_file ? conf->hosts_file : "/etc/hosts";
-	if (hosts[0] != '\0' && access(hosts, R_OK) == 0 && (rc = ub_ctx_hosts(ub, hosts)) != 0) {
-		snprintf(err, errlen, "%s: %s", hosts, ub_strerror(rc));
-		goto fail;
+	if (hosts[0] != '\0' && access(hosts, R_OK) == 0) {
+		if ((rc = ub_ctx_hosts(ub, hosts)) != 0) {
+			snprintf(err, errlen, "%s: %s", hosts, ub_strerror(rc));
+			goto fail;
+		}
+		if (!hosts_ptr(ub, hosts, err, errlen))
+			goto fail;
 	}
 	if (ta[0] != '\0') {
 		if (access(ta, R_OK) != 0) {
