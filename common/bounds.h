@@ -127,5 +127,12 @@
 #define DNS_HOSTS_MAX 100
 /* Addresses taken from the hosts file for reverse lookups. */
 #define DNS_HOSTS_FILE_MAX 1000
+/* smtpd DNS restrictions: value ranges per octet in a DNSBL filter
+ * ("zone=127.0.0.[2;4..11]"), servers per check_*_{mx,ns}_access and
+ * addresses per server; NS lookups walk at most this many parents. */
+#define DNSCK_FILTER_RANGES 16
+#define DNSCK_SERVERS_MAX 16
+#define DNSCK_SERVER_ADDRS 16
+#define DNSCK_NS_WALK_MAX 10
 
 #endif
