@@ -281,6 +281,8 @@ static bool parse_octet_set(const char *s, size_t len, struct dnsck_filter *f, i
 		return false;
 	memcpy(buf, s + 1, len - 2);
 	buf[len - 2] = '\0';
+	if (strstr(buf, ";;") || buf[0] == ';' || (len > 2 && buf[len - 3] == ';'))
+		return false;
 	char *save, *item;
 	for (item = strtok_r(buf, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
 		char *dots = strstr(item, "..");
