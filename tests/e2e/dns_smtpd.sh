@@ -117,6 +117,8 @@ cat >>"$inst/main.cf" <<EOF
 postern_dns_resolver = $DNS_ADDR
 mynetworks = 127.0.0.0/8
 EOF
+# Chrooted (when root): the resolver must have read its files before.
+sed -i "s|^127.0.0.1:$port inet n - n |127.0.0.1:$port inet n - y |" "$inst/master.cf"
 pt_start "$inst" >/dev/null 2>&1 || pt_fail "postern start"
 pt_wait_port "$port" || pt_fail "smtpd listens"
 send_from() { # source address
@@ -145,5 +147,10 @@ pt_check "smtpd: forged name logged as unknown" grep -q "connect from unknown\[1
 pt_check "smtpd: warning for the name that does not resolve back" grep -q "warning: hostname wrong.plain.example does not resolve to address 127.0.0.11" "$log"
 pt_check "smtpd: no PTR: unknown" grep -q "connect from unknown\[127.0.0.12\]" "$log"
 pt_check "smtpd: client= line carries the name" grep -q "client=good.plain.example\[127.0.0.10\]" "$log"
+if [ "$(id -u)" = 0 ]; then
+	spid=$(pt_children "$(pt_master_pid "$inst")" smtpd | head -n 1)
+	pt_check "smtpd resolved while chrooted to queue_directory" \
+		[ "$(readlink "/proc/$spid/root" 2>/dev/null)" = "$inst/queue" ]
+fi
 pt_stop "$inst" >/dev/null 2>&1
 pt_done
