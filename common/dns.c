@@ -234,6 +234,28 @@ fail:
 	return NULL;
 }
 
+bool dns_check_param(const char *name, const char *value, char *err, size_t errlen)
+{
+	if (strcmp(name, "postern_dns_resolver") == 0) {
+		char buf[1024], *save = NULL;
+		if (strlen(value) >= sizeof(buf)) {
+			snprintf(err, errlen, "value too long");
+			return false;
+		}
+		strcpy(buf, value);
+		for (char *t = strtok_r(buf, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save))
+			if (!fwd_ok(t)) {
+				snprintf(err, errlen, "bad resolver address \"%.64s\" (want IP[@port])", t);
+				return false;
+			}
+	} else if (strcmp(name, "postern_dns_trust_anchor") == 0 && value[0] != '\0' &&
+	           access(value, R_OK) != 0) {
+		snprintf(err, errlen, "trust anchor file %s: %s", value, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 struct dns_ctx *dns_ctx_from_cfg(struct cfg *cfg, char *err, size_t errlen)
 {
 	struct dns_config c = {0};

@@ -108,6 +108,9 @@ struct dns_ctx *dns_ctx_from_cfg(struct cfg *cfg, char *err, size_t errlen);
 bool dns_ctx_attach(struct dns_ctx *ctx, struct event_base *base);
 /* Cancels pending queries without calling their callbacks. */
 void dns_ctx_free(struct dns_ctx *ctx);
+/* postern check: whether a postern_dns_* value is usable; false and a
+ * message in err if not (names other than ours: true). */
+bool dns_check_param(const char *name, const char *value, char *err, size_t errlen);
 /* Whether answers can be DNSSEC-validated (a trust anchor is loaded). */
 bool dns_ctx_validating(const struct dns_ctx *ctx);
 

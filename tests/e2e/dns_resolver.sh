@@ -81,5 +81,13 @@ pt_check "main.cf: postern_dns_resolver, inet_protocols, smtp_mx_address_limit" 
 	"$POSTERN" dns -c "$cf" nexthop mx.plain.example >"$out" && [ "$(grep -c "^host " "$out")" = 2 ] && ! grep -q "::1" "$out"'
 printf 'postern_dns_resolver = 127.0.0.1@notaport\n' >"$cf/main.cf"
 pt_check "bad postern_dns_resolver is reported" eval '! "$POSTERN" dns -c "$cf" A localhost 2>&1 | grep -q "^status" '
+touch "$cf/master.cf"
+printf 'postern_dns_resolver = 127.0.0.1@53 10.0.0.1@x\npostern_dns_trust_anchor = %s/none.ds\n' "$PT_TMP" >"$cf/main.cf"
+"$POSTERN" check -c "$cf" >"$out" 2>&1
+pt_check "postern check: bad resolver address" grep -q 'error: postern_dns_resolver: bad resolver address "10.0.0.1@x"' "$out"
+pt_check "postern check: missing trust anchor" grep -q 'error: postern_dns_trust_anchor: trust anchor file .*none.ds' "$out"
+printf 'postern_dns_resolver = %s\npostern_dns_trust_anchor = %s\n' "$DNS_ADDR" "$DNS_ANCHOR" >"$cf/main.cf"
+pt_check "postern check: good postern_dns_* settings pass" eval '! "$POSTERN" check -c "$cf" 2>&1 | grep -q postern_dns'
+pt_check "main.cf trust anchor validates" eval '"$POSTERN" dns -c "$cf" A www.secure.example | grep -q "^status=ok secure=secure"'
 
 pt_done
