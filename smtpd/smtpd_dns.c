@@ -83,7 +83,17 @@ static void on_reverse(void *arg, struct dns_result *res)
 		finish(r);
 		return;
 	}
-	/* The first name; the parser has checked its alphabet and length. */
+	/* The first name; the parser has checked its alphabet and length.
+	 * A "name" that is an address would let a client claim another
+	 * client's identity in access maps: unknown, as Postfix. */
+	struct netaddr_net numeric;
+	if (netaddr_parse_addr(res->rr[0].name, &numeric)) {
+		log_warn("numeric hostname: %s", res->rr[0].name);
+		names_unknown(&r->n, SMTPD_NAME_PERM);
+		dns_result_free(res);
+		finish(r);
+		return;
+	}
 	snprintf(r->n.reverse_name, sizeof(r->n.reverse_name), "%s", res->rr[0].name);
 	r->n.reverse_status = SMTPD_NAME_OK;
 	r->n.name_status = SMTPD_NAME_TEMP;

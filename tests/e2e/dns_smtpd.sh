@@ -73,6 +73,7 @@ pt_check "client name: confirmed" eval 'd -a 127.0.0.10 names && is "name=good.p
 pt_check "client name: forward mismatch is forged" eval 'd -a 127.0.0.11 names && is "name=unknown status=6 reverse=wrong.plain.example reverse_status=2"'
 pt_check "client name: no PTR" eval 'd -a 127.0.0.12 names && is "name=unknown status=5 reverse=unknown reverse_status=5"'
 pt_check "client name: PTR name without address" eval 'd -a 127.0.0.13 names && is "name=unknown status=6 reverse=nxname.plain.example reverse_status=2"'
+pt_check "client name: numeric PTR name refused" eval 'd -a 127.0.0.14 names && is "name=unknown status=5 reverse=unknown reverse_status=5" && grep -q "numeric hostname: 127.0.0.10" "$out"'
 pt_check "client name: temporary failure" eval '"$drv" -r 127.0.0.1@1 -a 127.0.0.10 names >"$out" 2>&1 && is "name=unknown status=4 reverse=unknown reverse_status=4"'
 pt_check "reject_unknown_client_hostname: known" eval 'd -a 127.0.0.10 unknown_client && like "^action=dunno"'
 pt_check "reject_unknown_client_hostname: forged, unknown_client_reject_code" eval 'd -c 550 -a 127.0.0.11 unknown_client &&
