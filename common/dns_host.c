@@ -345,12 +345,10 @@ struct dns_hosts_req *dns_hosts_resolve(struct dns_ctx *ctx, const char *domain,
 	snprintf(req->domain, sizeof(req->domain), "%.*s", DNS_NAME_MAX, d);
 	req->done = done;
 	req->arg = arg;
-	if (o->no_mx || !o->use_dns) {
-		/* No MX when DNS is off too (native only), as Postfix. */
+	if (o->no_mx) {
 		snprintf(req->slots[0].name, sizeof(req->slots[0].name), "%.*s", DNS_NAME_MAX, d);
 		req->slots[0].pref = -1;
 		req->nslots = 1;
-		req->implicit = !o->no_mx;
 		bool sync = !o->use_dns;
 		start_addrs(req);
 		return sync ? NULL : req;

@@ -22,7 +22,7 @@ struct dns_host_opts {
 	bool ipv4, ipv6;    /* inet_protocols */
 	int prefer;         /* smtp_address_preference: 0 any, AF_INET, AF_INET6 */
 	unsigned max_addrs; /* smtp_mx_address_limit; 0: no limit (DNS_HOSTS_MAX) */
-	bool use_dns;       /* smtp_host_lookup has dns */
+	bool use_dns;       /* smtp_host_lookup has dns (MX records always come from DNS) */
 	bool use_native;    /* smtp_host_lookup has native (getaddrinfo; blocks) */
 };
 

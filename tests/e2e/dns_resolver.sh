@@ -79,6 +79,16 @@ mkdir -p "$cf"
 printf 'postern_dns_resolver = %s\ninet_protocols = ipv4\nsmtp_mx_address_limit = 2\n' "$DNS_ADDR" >"$cf/main.cf"
 pt_check "main.cf: postern_dns_resolver, inet_protocols, smtp_mx_address_limit" eval '
 	"$POSTERN" dns -c "$cf" nexthop mx.plain.example >"$out" && [ "$(grep -c "^host " "$out")" = 2 ] && ! grep -q "::1" "$out"'
+# smtp_host_lookup = native: MX from DNS, addresses from getaddrinfo
+# (the system's resolver, which does not know the test zones).
+printf 'postern_dns_resolver = %s\nsmtp_host_lookup = native\n' "$DNS_ADDR" >"$cf/main.cf"
+pt_check "smtp_host_lookup = native: getaddrinfo for localhost" eval '
+	"$POSTERN" dns -c "$cf" nexthop localhost >"$out" && has "host localhost 127.0.0.1 pref=-1"'
+pt_check "smtp_host_lookup = native: test-zone host not found by getaddrinfo" eval '
+	! "$POSTERN" dns -c "$cf" -t 3 nexthop host.plain.example >"$out" 2>&1 && ! grep -q "^host " "$out"'
+printf 'postern_dns_resolver = %s\nsmtp_host_lookup = dns, native\n' "$DNS_ADDR" >"$cf/main.cf"
+pt_check "smtp_host_lookup = dns, native: DNS first" eval '
+	"$POSTERN" dns -c "$cf" nexthop host.plain.example >"$out" && has "host host.plain.example 127.0.0.20 pref=-1"'
 printf 'postern_dns_resolver = 127.0.0.1@notaport\n' >"$cf/main.cf"
 pt_check "bad postern_dns_resolver is reported" eval '! "$POSTERN" dns -c "$cf" A localhost 2>&1 | grep -q "^status" '
 touch "$cf/master.cf"
