@@ -166,23 +166,40 @@ static void assemble(struct dns_hosts_req *req)
 	const struct dns_result *last = NULL;
 	h->mx_secure = req->mx_secure;
 	h->implicit = req->implicit;
-	for (size_t i = 0; i < req->nslots; i++) {
-		struct slot *s = &req->slots[i];
-		const struct dns_result *first = o->prefer == AF_INET6 ? s->r6 : s->r4;
-		const struct dns_result *second = o->prefer == AF_INET6 ? s->r4 : s->r6;
-		size_t before = h->n;
-		add_result(h, o, s, first);
-		add_result(h, o, s, second);
-		for (int k = 0; k < 2; k++) {
-			const struct dns_result *r = k ? second : first;
-			if (r) {
-				last = r;
-				if (r->status == DNS_TEMPFAIL)
-					temp = true;
+	/*
+	 * smtp_address_preference applies among hosts of equal MX
+	 * preference: all their addresses of the preferred family first.
+	 */
+	for (size_t i = 0, j; i < req->nslots; i = j) {
+		for (j = i + 1; j < req->nslots && req->slots[j].pref == req->slots[i].pref; j++)
+			;
+		for (int pass = 0; pass < (o->prefer ? 2 : 1); pass++) {
+			for (size_t k = i; k < j; k++) {
+				struct slot *s = &req->slots[k];
+				const struct dns_result *a = s->r4, *b = s->r6;
+				if (o->prefer == AF_INET6) {
+					a = s->r6;
+					b = s->r4;
+				}
+				if (o->prefer) {
+					add_result(h, o, s, pass == 0 ? a : b);
+				} else {
+					add_result(h, o, s, a);
+					add_result(h, o, s, b);
+				}
+				if (pass == 0) {
+					if (a && (last = a)->status == DNS_TEMPFAIL)
+						temp = true;
+					if (b && (last = b)->status == DNS_TEMPFAIL)
+						temp = true;
+				}
 			}
 		}
-		if (h->n == before && o->use_native && (!o->use_dns || !temp)) {
-			if (native_lookup(h, o, s->name, s->pref) < 0)
+		for (size_t k = i; k < j; k++) {
+			struct slot *s = &req->slots[k];
+			bool found = (s->r4 && s->r4->status == DNS_OK) || (s->r6 && s->r6->status == DNS_OK);
+			if (!found && o->use_native && (!o->use_dns || !temp) &&
+			    native_lookup(h, o, s->name, s->pref) < 0)
 				temp = true;
 		}
 	}
