@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,31 @@ static struct dns_result *fail_result(const char *name, enum dns_type type, enum
 	return r;
 }
 
+static int cmp_pref(const void *a, const void *b)
+{
+	const struct dns_rr *x = a, *y = b;
+	return (x->pref > y->pref) - (x->pref < y->pref);
+}
+
+/* MX records by preference, each run of equal ones shuffled
+ * (Fisher-Yates), so that load spreads as RFC 5321 asks. */
+static void sort_mx(struct dns_rr *rr, size_t n)
+{
+	qsort(rr, n, sizeof(rr[0]), cmp_pref);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && rr[j].pref == rr[i].pref)
+			j++;
+		for (size_t k = j - 1; k > i; k--) {
+			size_t m = i + arc4random_uniform((uint32_t)(k - i + 1));
+			struct dns_rr t = rr[k];
+			rr[k] = rr[m];
+			rr[m] = t;
+		}
+		i = j;
+	}
+}
+
 /* libunbound's answer -> our result. */
 static struct dns_result *convert(const struct dns_query *q, int err, struct ub_result *u)
 {
@@ -377,6 +403,8 @@ static struct dns_result *convert(const struct dns_query *q, int err, struct ub_
 		snprintf(r->why, sizeof(r->why), "malformed %s record", dns_type_name(q->type));
 	} else {
 		r->status = DNS_OK;
+		if (q->type == DNS_T_MX)
+			sort_mx(r->rr, r->n);
 	}
 	return r;
 }

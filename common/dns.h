@@ -70,7 +70,8 @@ struct dns_result {
 	enum dns_sec sec;
 	char qname[DNS_NAME_MAX + 2]; /* as asked, maybe with a trailing dot */
 	char why[DNS_WHY_MAX]; /* for logs: "Host not found", "timeout", why_bogus */
-	size_t n;              /* records (DNS_OK: n > 0) */
+	size_t n;              /* records (DNS_OK: n > 0); MX sorted by
+	                        * preference, shuffled among equals */
 	struct dns_rr *rr;
 	size_t skipped; /* malformed records left out */
 };

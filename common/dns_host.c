@@ -264,12 +264,6 @@ static void start_addrs(struct dns_hosts_req *req)
 		assemble(req);
 }
 
-static int cmp_pref(const void *a, const void *b)
-{
-	const struct dns_rr *x = a, *y = b;
-	return (x->pref > y->pref) - (x->pref < y->pref);
-}
-
 static void on_mx(void *arg, struct dns_result *r)
 {
 	struct dns_hosts_req *req = arg;
@@ -286,20 +280,7 @@ static void on_mx(void *arg, struct dns_result *r)
 			finish(req, h);
 			return;
 		}
-		qsort(r->rr, r->n, sizeof(r->rr[0]), cmp_pref);
-		/* Shuffle each run of equal preference (Fisher-Yates). */
-		for (size_t i = 0; i < r->n;) {
-			size_t j = i;
-			while (j < r->n && r->rr[j].pref == r->rr[i].pref)
-				j++;
-			for (size_t k = j - 1; k > i; k--) {
-				size_t m = i + arc4random_uniform((uint32_t)(k - i + 1));
-				struct dns_rr t = r->rr[k];
-				r->rr[k] = r->rr[m];
-				r->rr[m] = t;
-			}
-			i = j;
-		}
+		/* common/dns has sorted them and shuffled equal preferences. */
 		for (size_t i = 0; i < r->n && req->nslots < MX_LOOKUP_MAX; i++) {
 			if (r->rr[i].name[0] == '\0')
 				continue;
