@@ -645,11 +645,22 @@ static struct dnsck_req *start_multi(struct dnsck_req *r, const char *name)
 	l = strlen(r->domain);
 	if (l > 0 && r->domain[l - 1] == '.')
 		r->domain[l - 1] = '\0';
-	if (literal_or_empty(r->domain) || !dns_name_ok(r->domain) || r->dns == NULL) {
+	if (literal_or_empty(r->domain) || !dns_name_ok(r->domain)) {
 		res.action = DNSCK_DUNNO;
-		snprintf(res.detail, sizeof(res.detail), "%s: %s", r->domain[0] ? r->domain : "(none)",
-		         r->dns == NULL ? "no resolver" : "not a domain name");
+		snprintf(res.detail, sizeof(res.detail), "%s: not a domain name",
+		         r->domain[0] ? r->domain : "(none)");
 		finish(r, &res);
+		return NULL;
+	}
+	if (r->dns == NULL) {
+		/* No resolver: as if every lookup failed for now. */
+		static const enum dns_type t[3] = {DNS_T_MX, DNS_T_A, DNS_T_AAAA};
+		for (size_t i = 0; i < 3; i++) {
+			r->r[i] = xcalloc(1, sizeof(*r->r[i]));
+			r->r[i]->type = t[i];
+			r->r[i]->status = DNS_TEMPFAIL;
+		}
+		multi_done(r);
 		return NULL;
 	}
 	r->outstanding = 3;

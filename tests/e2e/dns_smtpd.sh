@@ -154,4 +154,37 @@ if [ "$(id -u)" = 0 ]; then
 		[ "$(readlink "/proc/$spid/root" 2>/dev/null)" = "$inst/queue" ]
 fi
 pt_stop "$inst" >/dev/null 2>&1
+
+# A resolver that never answers: each client waits at most
+# postern_dns_timeout for its banner, and the waits overlap (three
+# clients at once take about one timeout, not three).
+dns_blackhole || pt_fail "start a silent DNS server"
+inst2="$PT_TMP/inst2"
+port2=$(pt_free_port)
+pt_instance "$inst2" "$port2"
+printf 'postern_dns_resolver = %s\npostern_dns_timeout = 3s\n' "$DNS_DEAD" >>"$inst2/main.cf"
+pt_start "$inst2" >/dev/null 2>&1 || pt_fail "postern start (silent resolver)"
+pt_wait_port "$port2" || pt_fail "smtpd listens (silent resolver)"
+start=$(date +%s)
+python3 - "$port2" >"$PT_TMP/banners" 2>&1 <<'PY'
+import socket, sys, threading
+res = []
+def one(src):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20, source_address=(src, 0))
+    res.append(s.makefile("rb").readline().decode().strip())
+    s.close()
+ts = [threading.Thread(target=one, args=(a,)) for a in ("127.0.0.10", "127.0.0.11", "127.0.0.12")]
+for t in ts: t.start()
+for t in ts: t.join()
+print("\n".join(res))
+PY
+took=$(($(date +%s) - start))
+pt_check "silent resolver: three banners" [ "$(grep -c '^220 ' "$PT_TMP/banners")" = 3 ]
+pt_check "silent resolver: lookups overlap and are bounded ($took s)" eval '[ "$took" -ge 2 ] && [ "$took" -le 7 ]'
+for i in $(seq 1 50); do
+	[ "$(grep -c 'connect from unknown' "$inst2/maillog" 2>/dev/null)" -ge 3 ] && break
+	sleep 0.1
+done
+pt_check "silent resolver: clients are unknown" grep -q "connect from unknown\[127.0.0.11\]" "$inst2/maillog"
+pt_stop "$inst2" >/dev/null 2>&1
 pt_done

@@ -167,6 +167,17 @@ static void test_nothing_to_look_up(void **state)
 	assert_null(dnsck_unknown_helo(NULL, &c, &f, done, NULL));
 	assert_int_equal(calls, 2);
 	assert_int_equal(last.action, DNSCK_DUNNO);
+	/* A domain but no resolver: a temporary failure. */
+	f.sender = "user@example.com";
+	assert_null(dnsck_unknown_domain(NULL, &c, &f, false, done, NULL));
+	assert_int_equal(calls, 3);
+	assert_int_equal(last.action, DNSCK_DEFER);
+	assert_int_equal(last.code, 450);
+	assert_string_equal(last.text, "<user@example.com>: Sender address rejected: Domain not found");
+	f.helo = "[192.0.2.1]";
+	assert_null(dnsck_unknown_helo(NULL, &c, &f, done, NULL));
+	assert_int_equal(calls, 4);
+	assert_int_equal(last.action, DNSCK_DUNNO);
 }
 
 int main(void)
