@@ -51,11 +51,6 @@ struct dnsck_req {
 	void *arg;
 };
 
-static const char *conf_str(struct cfg *cfg, const char *name)
-{
-	return cfg_get(cfg, name);
-}
-
 void dnsck_conf_init(struct dnsck_conf *c, struct cfg *cfg)
 {
 	memset(c, 0, sizeof(*c));
@@ -63,7 +58,7 @@ void dnsck_conf_init(struct dnsck_conf *c, struct cfg *cfg)
 	c->unknown_client_code = (int)cfg_get_long(cfg, "unknown_client_reject_code");
 	c->unknown_hostname_code = (int)cfg_get_long(cfg, "unknown_hostname_reject_code");
 	c->unknown_address_code = (int)cfg_get_long(cfg, "unknown_address_reject_code");
-	c->default_rbl_reply = conf_str(cfg, "default_rbl_reply");
+	c->default_rbl_reply = cfg_get(cfg, "default_rbl_reply");
 }
 
 /* Copy, cutting at len - 1 bytes. */
