@@ -107,7 +107,8 @@ struct dns_ctx *dns_ctx_from_cfg(struct cfg *cfg, char *err, size_t errlen);
  * asynchronous calls still work but only dns_run() delivers answers.
  */
 bool dns_ctx_attach(struct dns_ctx *ctx, struct event_base *base);
-/* Cancels pending queries without calling their callbacks. */
+/* Cancels pending queries without calling their callbacks.  Not from
+ * inside a callback. */
 void dns_ctx_free(struct dns_ctx *ctx);
 /* postern check: whether a postern_dns_* value is usable; false and a
  * message in err if not (names other than ours: true). */

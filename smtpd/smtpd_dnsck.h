@@ -4,7 +4,9 @@
  * structures: the chain calls these with the facts of the request and
  * gets back dunno / reject / defer / permit with the SMTP reply and a log
  * detail.  Asynchronous through common/dns; a callback may run before
- * the starting function returns, which then returns NULL.
+ * the starting function returns, which then returns NULL.  Callers
+ * without an event loop (postern probe) drive the lookups with
+ * dns_run(dns, &stop), stop set by their callback.
  *
  *   reject_rbl_client, permit_dnswl_client, reject_rhsbl_client,
  *   reject_rhsbl_reverse_client, reject_rhsbl_helo, reject_rhsbl_sender,
