@@ -56,6 +56,8 @@ pt_check "rbl_reply_maps entry for the domain wins, DSN added" eval '
 	d -a 127.0.0.2 -m "dnsbl.example=\$rbl_code Go away, \$rbl_what" rbl dnsbl.example && like "^action=reject reply=554 5.7.1 Go away, 127.0.0.2 "'
 pt_check "resolver trouble: DNSBL counts as not listed" eval '"$drv" -r "127.0.0.1@1" -a 127.0.0.2 rbl dnsbl.example >"$out" 2>&1 && like "^action=dunno"'
 
+pt_check "reject_rbl_client without an event loop (dns_run)" eval 'd -S -a 127.0.0.2 rbl dnsbl.example && like "^action=reject reply=554 5.7.1 "'
+pt_check "check_*_mx_access without an event loop (dns_run)" eval 'd -S mx mx.plain.example && like "^status=ok n=3"'
 pt_check "permit_dnswl_client: listed" eval 'd -a 127.0.0.3 dnswl dnswl.example && like "^action=permit"'
 pt_check "permit_dnswl_client: filter =127.0.[0..255].[1;2]" eval 'd -a 127.0.0.3 dnswl "dnswl.example=127.0.[0..255].[1;2]" && like "^action=permit"'
 pt_check "permit_dnswl_client: not listed" eval 'd -a 127.0.0.2 dnswl dnswl.example && like "^action=dunno"'

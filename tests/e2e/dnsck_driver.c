@@ -3,14 +3,16 @@
  * or the client name lookup (smtpd/smtpd_dns.c) inside a libevent loop,
  * as smtpd does, and prints the outcome, for tests/e2e/dns_smtpd.sh.
  *
- *   dnsck_driver -r IP@PORT [-a CLIENT] [-h HELO] [-s SENDER] [-R RCPT]
+ *   dnsck_driver -r IP@PORT [-S] [-a CLIENT] [-h HELO] [-s SENDER] [-R RCPT]
  *                [-T TEMPLATE] [-m SPEC=TEMPLATE] CHECK [ARG]
  *   CHECK: names, rbl, dnswl, rhsbl_client, rhsbl_reverse_client,
  *          rhsbl_helo, rhsbl_sender, rhsbl_recipient, unknown_client,
  *          unknown_reverse_client, unknown_helo, unknown_sender,
  *          unknown_recipient, mx, ns, a
+ *   -S: no event loop, dns_run() drives the lookups (as postern probe would)
  */
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@ static struct dnsck_facts facts;
 static struct smtpd_client_names names;
 static const char *check, *arg, *map_key, *map_val;
 static int rc = 1;
+static bool stop, sync_mode;
 
 static const char *act(enum dnsck_action a)
 {
@@ -43,6 +46,7 @@ static void done(void *a, const struct dnsck_result *r)
 		printf("action=%s reply=%d %s %s tempfail=%s detail=%s\n", act(r->action), r->code, r->dsn,
 		       r->text, r->tempfail_param ? r->tempfail_param : "-", r->detail);
 	rc = 0;
+	stop = true;
 	event_base_loopbreak(base);
 }
 
@@ -58,6 +62,7 @@ static void servers(void *a, const struct dnsck_servers *s)
 		printf("\n");
 	}
 	rc = 0;
+	stop = true;
 	event_base_loopbreak(base);
 }
 
@@ -121,6 +126,7 @@ static void named(void *a, const struct smtpd_client_names *n)
 		printf("name=%s status=%d reverse=%s reverse_status=%d\n", n->name, (int)n->name_status,
 		       n->reverse_name, (int)n->reverse_status);
 		rc = 0;
+		stop = true;
 		event_base_loopbreak(base);
 		return;
 	}
@@ -147,7 +153,7 @@ int main(int argc, char **argv)
 	conf.unknown_address_code = 450;
 	conf.default_rbl_reply = "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using "
 	                         "$rbl_domain${rbl_reason?; $rbl_reason}";
-	while ((c = getopt(argc, argv, "r:a:h:s:R:T:m:c:")) != -1) {
+	while ((c = getopt(argc, argv, "r:a:h:s:R:T:m:c:S")) != -1) {
 		switch (c) {
 		case 'r':
 			dc.resolver = optarg;
@@ -170,6 +176,9 @@ int main(int argc, char **argv)
 		case 'c':
 			conf.unknown_address_code = conf.unknown_client_code = conf.unknown_hostname_code =
 			    atoi(optarg);
+			break;
+		case 'S':
+			sync_mode = true;
 			break;
 		case 'm': {
 			char *eq = strchr(optarg, '=');
@@ -194,9 +203,18 @@ int main(int argc, char **argv)
 	char err[256];
 	base = event_base_new();
 	dns = dns_ctx_new(&dc, err, sizeof(err));
-	if (dns == NULL || !dns_ctx_attach(dns, base)) {
+	if (dns == NULL || (!sync_mode && !dns_ctx_attach(dns, base))) {
 		fprintf(stderr, "resolver: %s\n", err);
 		return 2;
+	}
+	if (sync_mode) {
+		/* No event loop: dns_run delivers the answers. */
+		start(-1, 0, NULL);
+		while (!stop && dns_pending(dns) > 0)
+			dns_run(dns, &stop);
+		dns_ctx_free(dns);
+		event_base_free(base);
+		return rc;
 	}
 	struct timeval zero = {0, 0}, limit = {20, 0};
 	event_base_once(base, -1, EV_TIMEOUT, start, NULL, &zero);
