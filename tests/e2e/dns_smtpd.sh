@@ -119,7 +119,10 @@ pt_instance "$inst" "$port"
 cat >>"$inst/main.cf" <<EOF
 postern_dns_resolver = $DNS_ADDR
 mynetworks = 127.0.0.0/8
+mail_spool_directory = $inst/mail
 EOF
+mkdir -p "$inst/mail"
+chmod 1777 "$inst/mail"
 # Chrooted (when root): the resolver must have read its files before.
 sed -i "s|^127.0.0.1:$port inet n - n |127.0.0.1:$port inet n - y |" "$inst/master.cf"
 pt_start "$inst" >/dev/null 2>&1 || pt_fail "postern start"
@@ -150,6 +153,14 @@ pt_check "smtpd: forged name logged as unknown" grep -q "connect from unknown\[1
 pt_check "smtpd: warning for the name that does not resolve back" grep -q "warning: hostname wrong.plain.example does not resolve to address 127.0.0.11" "$log"
 pt_check "smtpd: no PTR: unknown" grep -q "connect from unknown\[127.0.0.12\]" "$log"
 pt_check "smtpd: client= line carries the name" grep -q "client=good.plain.example\[127.0.0.10\]" "$log"
+for i in $(seq 1 50); do
+	[ "$(grep -c '^Received: from client.example' "$inst/mail/root" 2>/dev/null)" -ge 3 ] && break
+	sleep 0.1
+done
+pt_check "Received: from client.example (good.plain.example [127.0.0.10])" \
+	grep -q "^Received: from client.example (good.plain.example \[127.0.0.10\])" "$inst/mail/root"
+pt_check "Received: from client.example (unknown [127.0.0.11])" \
+	grep -q "^Received: from client.example (unknown \[127.0.0.11\])" "$inst/mail/root"
 if [ "$(id -u)" = 0 ]; then
 	spid=$(pt_children "$(pt_master_pid "$inst")" smtpd | head -n 1)
 	pt_check "smtpd resolved while chrooted to queue_directory" \
