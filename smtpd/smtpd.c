@@ -40,6 +40,7 @@
 #include "smtpd_dns.h"
 #include "smtpd_route.h"
 #include "smtpd_session.h"
+#include "smtpd_tls.h"
 #include "strlist.h"
 #include "xalloc.h"
 
@@ -275,6 +276,9 @@ int main(int argc, char **argv)
 		log_fatal("no listening socket (run from master, or give -l host:port)");
 
 	srv.route = route_init(d.cfg);
+	/* Keys and certificates are read now, while still privileged; a
+	 * reload starts a new smtpd, which reads renewed files. */
+	srv.tls = smtpd_tls_init(d.cfg);
 	srv.per_client = ht_new();
 	srv.base = event_base_new();
 	if (srv.base == NULL)
@@ -317,6 +321,7 @@ int main(int argc, char **argv)
 	if (srv.dns)
 		evdns_base_free(srv.dns, 0);
 	route_free(srv.route);
+	smtpd_tls_free(srv.tls);
 	strlist_free(srv.discard_ehlo);
 	ht_free(srv.per_client, NULL);
 	if (srv.hosts)

@@ -15,12 +15,14 @@ struct evdns_base;
 struct htable;
 struct route;
 struct daemon;
+struct smtpd_tls;
 
 struct smtpd_server {
 	struct daemon *d;
 	struct event_base *base;
 	struct evdns_base *dns; /* NULL: smtpd_peername_lookup = no */
 	struct route *route;
+	struct smtpd_tls *tls;     /* smtpd_tls.c; never NULL */
 	struct htable *per_client; /* client address -> open sessions */
 	struct htable *hosts;      /* /etc/hosts: address -> first name */
 	struct event *listeners[64];
