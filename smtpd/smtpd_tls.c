@@ -503,6 +503,7 @@ void stls_close(struct stls_conn *c)
 {
 	if (c == NULL)
 		return;
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL); /* the session is gone */
 	if (c->hs_done && !c->failed) {
 		bufferevent_flush(c->bev, EV_WRITE, BEV_FINISHED);
 		tls_close(c->tls); /* queues close_notify; never waits */

@@ -15,9 +15,10 @@
 
 enum stls_level { STLS_NONE, STLS_MAY, STLS_ENCRYPT };
 
-/* The libtls cipher strings the grades map to (libtls' "secure" and
- * "compat" spelled out, so exclusions can be appended). */
-#define STLS_CIPHERS_SECURE "TLSv1.3:TLSv1.2+AEAD+ECDHE:TLSv1.2+AEAD+DHE"
+/* The cipher strings (TLSv1.2 and below; TLSv1.3 suites are all AEAD
+ * and stay the library's) the grades map to: forward-secret AEAD only
+ * for high/medium, libtls' "compat" for low/export. */
+#define STLS_CIPHERS_SECURE "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL"
 #define STLS_CIPHERS_COMPAT "HIGH:!aNULL"
 
 /* A Postfix protocol list into TLS_PROTOCOL_* bits; 0 or -1 with err. */
