@@ -328,7 +328,12 @@ void spawn_retire_all(struct master *m)
 		struct msvc *s = m->svcs[i];
 		if (s->child != NULL) {
 			s->child->svc = NULL;
-			kill(s->child->pid, SIGTERM);
+			/* smtpd takes SIGHUP as "retire": it stops accepting and
+			 * ends when its open sessions end, so a reload (say, for
+			 * a renewed TLS certificate) drops no client. */
+			const char *b = strrchr(s->child->path, '/');
+			b = b ? b + 1 : s->child->path;
+			kill(s->child->pid, strcmp(b, "smtpd") == 0 ? SIGHUP : SIGTERM);
 			s->child = NULL;
 		}
 		if (s->respawn_ev != NULL)
