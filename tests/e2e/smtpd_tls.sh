@@ -311,6 +311,44 @@ pt_check "reload: the session opened before it is still served (${banner%%$'\r'}
 	test "${line:0:3}" = 250
 exec 7>&-
 
+# conf/master.cf's submission and smtps services, uncommented as the
+# guides say (the $mua_* lines stay comments), on test ports.
+P5=$(pt_free_port) P6=$(pt_free_port)
+awk '/^#submission /{on=1} on{print} on && /milter_macro_daemon_name/ && ++n == 2{exit}' "$PT_ROOT/conf/master.cf" |
+	sed -E '/\$mua_/!s/^#(submission |smtps |  -o )/\1/' |
+	sed -E "s/^submission inet/127.0.0.1:$P5 inet/; s/^smtps     inet/127.0.0.1:$P6 inet/" >"$tmp/sub.cf"
+pt_check "conf/master.cf ships submission and smtps commented out" \
+	test "$(grep -c '^127.0.0.1:' "$tmp/sub.cf")" = 2
+cat "$tmp/sub.cf" >>"$D/master.cf"
+"$POSTERN" reload -c "$D" >/dev/null 2>&1
+pt_wait_port "$P5" 20 && pt_wait_port "$P6" 20 || { pt_fail "uncommented services listen"; cat "$D/maillog"; }
+python3 - "$P5" "$P6" "$C" <<'PY' || PT_FAILED=$((PT_FAILED + 1))
+import os, smtplib, socket, ssl, sys
+p5, p6, C = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+failed = 0
+def ok(c, name, d=""):
+    global failed
+    print(("ok - " if c else "not ok - ") + name + ("" if c else " (%r)" % (d,)))
+    failed += not c
+c = ssl.create_default_context(cafile=os.path.join(C, "ca.pem")); c.check_hostname = False
+s = smtplib.SMTP("127.0.0.1", p5, local_hostname="client.example", timeout=30)
+code, ehlo = s.ehlo()
+ok(b"STARTTLS" in ehlo, "submission (uncommented): EHLO offers STARTTLS", ehlo)
+code, resp = s.docmd("MAIL FROM:<a@b.example>")
+ok(code == 530, "submission: MAIL before STARTTLS gets 530", resp)
+s.starttls(context=c); s.ehlo()
+code, resp = s.mail("a@b.example")
+ok(code == 250, "submission: MAIL over TLS accepted", resp)
+code, resp = s.rcpt("x@elsewhere.example")
+ok(code >= 500, "submission: unauthenticated RCPT refused (permit_sasl_authenticated,reject)", resp)
+s.quit()
+s = smtplib.SMTP_SSL("127.0.0.1", p6, local_hostname="client.example", timeout=30, context=c)
+code, ehlo = s.ehlo()
+ok(code == 250 and b"STARTTLS" not in ehlo, "smtps (uncommented): wrapper mode, EHLO over TLS", ehlo)
+s.quit()
+sys.exit(1 if failed else 0)
+PY
+
 # testssl.sh against the default settings: no weak protocol or cipher.
 if command -v testssl.sh >/dev/null 2>&1 || command -v testssl >/dev/null 2>&1; then
 	ts=$(command -v testssl.sh || command -v testssl)
