@@ -258,7 +258,7 @@ static void child_ended(struct master *m, struct mchild *c, int status)
 	char how[64] = "";
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
-		if (!(quiet && (sig == SIGTERM || sig == SIGINT)))
+		if (!(quiet && (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)))
 			snprintf(how, sizeof(how), "killed by signal %d", sig);
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
