@@ -320,11 +320,19 @@ awk '/^#submission /{on=1} on{print} on && /milter_macro_daemon_name/ && ++n == 
 pt_check "conf/master.cf ships submission and smtps commented out" \
 	test "$(grep -c '^127.0.0.1:' "$tmp/sub.cf")" = 2
 cat "$tmp/sub.cf" >>"$D/master.cf"
+# And a service that requires a trusted client certificate.
+P7=$(pt_free_port)
+cat >>"$D/master.cf" <<EOT
+127.0.0.1:$P7 inet n - n - - smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_req_ccert=yes
+EOT
 "$POSTERN" reload -c "$D" >/dev/null 2>&1
-pt_wait_port "$P5" 20 && pt_wait_port "$P6" 20 || { pt_fail "uncommented services listen"; cat "$D/maillog"; }
-python3 - "$P5" "$P6" "$C" <<'PY' || PT_FAILED=$((PT_FAILED + 1))
+pt_wait_port "$P5" 20 && pt_wait_port "$P6" 20 && pt_wait_port "$P7" 20 ||
+	{ pt_fail "uncommented services listen"; cat "$D/maillog"; }
+python3 - "$P5" "$P6" "$C" "$P7" <<'PY' || PT_FAILED=$((PT_FAILED + 1))
 import os, smtplib, socket, ssl, sys
-p5, p6, C = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+p5, p6, C, p7 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 failed = 0
 def ok(c, name, d=""):
     global failed
@@ -346,6 +354,23 @@ s = smtplib.SMTP_SSL("127.0.0.1", p6, local_hostname="client.example", timeout=3
 code, ehlo = s.ehlo()
 ok(code == 250 and b"STARTTLS" not in ehlo, "smtps (uncommented): wrapper mode, EHLO over TLS", ehlo)
 s.quit()
+def req(cert):
+    cc = ssl.create_default_context(cafile=os.path.join(C, "ca.pem")); cc.check_hostname = False
+    if cert:
+        cc.load_cert_chain(os.path.join(C, cert + ".pem"), os.path.join(C, cert + ".key"))
+    try:
+        s = smtplib.SMTP("127.0.0.1", p7, local_hostname="client.example", timeout=30)
+        s.starttls(context=cc)
+        code, resp = s.ehlo()
+        return code
+    except (smtplib.SMTPException, OSError) as e:
+        return str(e)
+r = req("cli")
+ok(r == 250, "smtpd_tls_req_ccert: a CA-signed client certificate is served", r)
+r = req("self")
+ok(r != 250, "smtpd_tls_req_ccert: an untrusted client certificate is refused", r)
+r = req(None)
+ok(r != 250, "smtpd_tls_req_ccert: no client certificate, no session", r)
 sys.exit(1 if failed else 0)
 PY
 
