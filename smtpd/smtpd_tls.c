@@ -90,7 +90,8 @@ static void add_chain_file(struct tls_config *c, const char *path, bool first)
 {
 	size_t len;
 	char *buf = slurp(path, &len);
-	char *key = xcalloc(1, len + 1), *certs = xcalloc(1, len + 1);
+	/* Each block gets a newline after it: twice the input always fits. */
+	char *key = xcalloc(2, len + 1), *certs = xcalloc(2, len + 1);
 	size_t kl = 0, cl = 0;
 	const char *p = buf;
 	while ((p = strstr(p, "-----BEGIN ")) != NULL) {
@@ -99,7 +100,8 @@ static void add_chain_file(struct tls_config *c, const char *path, bool first)
 		if (endlab == NULL)
 			break;
 		char endmark[128];
-		snprintf(endmark, sizeof(endmark), "-----END %.*s-----", (int)(endlab - lab > 80 ? 80 : endlab - lab), lab);
+		int ll = (int)(endlab - lab > 80 ? 80 : endlab - lab);
+		snprintf(endmark, sizeof(endmark), "-----END %.*s-----", ll, lab);
 		const char *e = strstr(endlab, endmark);
 		if (e == NULL)
 			log_fatal("%s: unterminated PEM block", path);
@@ -121,7 +123,7 @@ static void add_chain_file(struct tls_config *c, const char *path, bool first)
 		log_fatal("%s: needs a private key and a certificate", path);
 	int rc = first ? tls_config_set_keypair_mem(c, (uint8_t *)certs, cl, (uint8_t *)key, kl)
 	               : tls_config_add_keypair_mem(c, (uint8_t *)certs, cl, (uint8_t *)key, kl);
-	explicit_bzero(key, len + 1);
+	explicit_bzero(key, 2 * (len + 1));
 	explicit_bzero(buf, len + 1);
 	free(key);
 	free(certs);

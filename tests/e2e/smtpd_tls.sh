@@ -35,7 +35,8 @@ mkdir -p "$C"
 	openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem -days 30 -extfile cli.ext &&
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout self.key -out self.pem -days 30 -subj "/CN=selfsigned.example"
 ) >"$tmp/pki.log" 2>&1 || { pt_fail "make test certificates"; cat "$tmp/pki.log"; pt_done; }
-chmod 600 "$C/srv.key"
+cat "$C/srv.key" "$C/srv.pem" "$C/ca.pem" >"$C/chain.pem"
+chmod 600 "$C/srv.key" "$C/chain.pem"
 chmod 644 "$C"/cli.key "$C"/self.key
 selffp=$(openssl x509 -in "$C/self.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
 printf '%s self-signed client\n' "$selffp" >"$tmp/ccerts"
@@ -66,6 +67,9 @@ cat >>"$D/master.cf" <<EOT
   -o syslog_name=postfix/smtps
   -o smtpd_tls_wrappermode=yes
 127.0.0.1:$P4 inet n - n - - smtpd
+  -o smtpd_tls_cert_file=
+  -o smtpd_tls_key_file=
+  -o smtpd_tls_chain_files=$C/chain.pem
   -o smtpd_tls_ask_ccert=yes
   -o smtpd_relay_restrictions=permit_tls_clientcerts,reject_unauth_destination
 EOT
@@ -261,7 +265,8 @@ r.s.settimeout(10); r.starttls()
 ok(r.reply().startswith(b"220 "), "wrapper mode: the banner arrives over TLS")
 r.cmd(b"QUIT\r\n")
 
-# Client certificates on p4 (ask_ccert, relay via permit_tls_clientcerts).
+# Client certificates on p4 (ask_ccert, relay via permit_tls_clientcerts;
+# its key and certificate come from smtpd_tls_chain_files alone).
 def relay_try(cert):
     s = smtplib.SMTP("127.0.0.1", p4, local_hostname="client.example", timeout=30)
     s.starttls(context=ctx(cert)); s.ehlo(); s.mail("a@b.example")
