@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtpd_tls.sh - the SMTP server's TLS with real peers on loopback, under
-# a real master (so master.cf "-o" overrides and the privilege drop are
-# the production path): STARTTLS with openssl s_client, swaks and Python
+# a real master (so master.cf "-o" overrides, the privilege drop with a
+# root-only key and chroot are the production path): STARTTLS with openssl s_client, swaks and Python
 # smtplib; wrapper mode (465 style) with swaks --tlsc; smtpd_tls_security
 # _level=encrypt (530 before STARTTLS); STARTTLS injection; STARTTLS twice
 # and with arguments; state reset after the handshake; handshake garbage;
@@ -57,7 +57,7 @@ smtpd_tls_received_header = yes
 relay_clientcerts = texthash:$tmp/ccerts
 EOT
 cat >>"$D/master.cf" <<EOT
-127.0.0.1:$P1 inet n - n - - smtpd
+127.0.0.1:$P1 inet n - y - - smtpd
 127.0.0.1:$P2 inet n - n - - smtpd
   -o syslog_name=postfix/submission
   -o smtpd_tls_security_level=encrypt
@@ -66,7 +66,7 @@ cat >>"$D/master.cf" <<EOT
 127.0.0.1:$P3 inet n - n - - smtpd
   -o syslog_name=postfix/smtps
   -o smtpd_tls_wrappermode=yes
-127.0.0.1:$P4 inet n - n - - smtpd
+127.0.0.1:$P4 inet n - y - - smtpd
   -o smtpd_tls_cert_file=
   -o smtpd_tls_key_file=
   -o smtpd_tls_chain_files=$C/chain.pem
@@ -326,18 +326,22 @@ pt_check "conf/master.cf ships submission and smtps commented out" \
 	test "$(grep -c '^127.0.0.1:' "$tmp/sub.cf")" = 2
 cat "$tmp/sub.cf" >>"$D/master.cf"
 # And a service that requires a trusted client certificate.
-P7=$(pt_free_port)
+P7=$(pt_free_port) P8=$(pt_free_port)
 cat >>"$D/master.cf" <<EOT
 127.0.0.1:$P7 inet n - n - - smtpd
   -o smtpd_tls_security_level=encrypt
   -o smtpd_tls_req_ccert=yes
+127.0.0.1:$P8 inet n - n - - smtpd
+  -o smtpd_tls_security_level=
+  -o smtpd_use_tls=yes
+  -o smtpd_enforce_tls=yes
 EOT
 "$POSTERN" reload -c "$D" >/dev/null 2>&1
-pt_wait_port "$P5" 20 && pt_wait_port "$P6" 20 && pt_wait_port "$P7" 20 ||
+pt_wait_port "$P5" 20 && pt_wait_port "$P6" 20 && pt_wait_port "$P7" 20 && pt_wait_port "$P8" 20 ||
 	{ pt_fail "uncommented services listen"; cat "$D/maillog"; }
-python3 - "$P5" "$P6" "$C" "$P7" <<'PY' || PT_FAILED=$((PT_FAILED + 1))
+python3 - "$P5" "$P6" "$C" "$P7" "$P8" <<'PY' || PT_FAILED=$((PT_FAILED + 1))
 import os, smtplib, socket, ssl, sys
-p5, p6, C, p7 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+p5, p6, C, p7, p8 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 failed = 0
 def ok(c, name, d=""):
     global failed
@@ -376,6 +380,13 @@ r = req("self")
 ok(r != 250, "smtpd_tls_req_ccert: an untrusted client certificate is refused", r)
 r = req(None)
 ok(r != 250, "smtpd_tls_req_ccert: no client certificate, no session", r)
+s = smtplib.SMTP("127.0.0.1", p8, local_hostname="client.example", timeout=30)
+code, ehlo = s.ehlo()
+code2, resp = s.docmd("MAIL FROM:<a@b.example>")
+ok(b"STARTTLS" in ehlo and code2 == 530, "legacy smtpd_use_tls + smtpd_enforce_tls: STARTTLS offered, 530 before it", (ehlo, resp))
+s.starttls(context=c); s.ehlo()
+ok(s.mail("a@b.example")[0] == 250, "legacy smtpd_enforce_tls: MAIL accepted over TLS")
+s.quit()
 sys.exit(1 if failed else 0)
 PY
 
