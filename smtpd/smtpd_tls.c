@@ -30,17 +30,11 @@
 #include <strings.h>
 #include <tls.h>
 
+#include "bounds.h"
 #include "cfg.h"
 #include "log.h"
 #include "strlist.h"
 #include "xalloc.h"
-
-/* A file of keys and certificates read at start-up (smtpd_tls_chain_files). */
-#define TLS_FILE_MAX (1024 * 1024)
-/* Bytes of the client's certificate chain we look at. */
-#define TLS_PEER_CHAIN_MAX (256 * 1024)
-/* How long a closed session's last bytes may take to leave. */
-#define TLS_LINGER_SECONDS 10
 
 struct smtpd_tls {
 	struct smtpd_tls_settings set;
@@ -322,7 +316,7 @@ static void peer_facts(struct stls_conn *c)
 	X509 *leaf = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 	STACK_OF(X509) *rest = sk_X509_new_null();
 	X509 *x;
-	while (bio && rest && sk_X509_num(rest) < 16 && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
+	while (bio && rest && sk_X509_num(rest) < TLS_PEER_CERTS_MAX && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
 		sk_X509_push(rest, x);
 	BIO_free(bio);
 	if (leaf != NULL) {
