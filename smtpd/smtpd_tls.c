@@ -316,8 +316,10 @@ static void peer_facts(struct stls_conn *c)
 	X509 *leaf = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 	STACK_OF(X509) *rest = sk_X509_new_null();
 	X509 *x;
-	while (bio && rest && sk_X509_num(rest) < TLS_PEER_CERTS_MAX && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
-		sk_X509_push(rest, x);
+	while (bio && rest && sk_X509_num(rest) < TLS_PEER_CERTS_MAX &&
+	       (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (sk_X509_push(rest, x) <= 0)
+			X509_free(x);
 	BIO_free(bio);
 	if (leaf != NULL) {
 		unsigned char md[EVP_MAX_MD_SIZE];
