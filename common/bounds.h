@@ -135,4 +135,14 @@
 #define DNSCK_SERVER_ADDRS 16
 #define DNSCK_NS_WALK_MAX 10
 
+/*
+ * The SMTP server's TLS (smtpd/smtpd_tls.c).  A key/certificate file read
+ * at start-up; the client's certificate chain we parse (PEM bytes, and
+ * certificates); how long a closed TLS session's last bytes may take.
+ */
+#define TLS_FILE_MAX (1024 * 1024)
+#define TLS_PEER_CHAIN_MAX (256 * 1024)
+#define TLS_PEER_CERTS_MAX 16
+#define TLS_LINGER_SECONDS 10
+
 #endif

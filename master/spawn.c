@@ -258,7 +258,7 @@ static void child_ended(struct master *m, struct mchild *c, int status)
 	char how[64] = "";
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
-		if (!(quiet && (sig == SIGTERM || sig == SIGINT)))
+		if (!(quiet && (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)))
 			snprintf(how, sizeof(how), "killed by signal %d", sig);
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
@@ -328,7 +328,12 @@ void spawn_retire_all(struct master *m)
 		struct msvc *s = m->svcs[i];
 		if (s->child != NULL) {
 			s->child->svc = NULL;
-			kill(s->child->pid, SIGTERM);
+			/* smtpd takes SIGHUP as "retire": it stops accepting and
+			 * ends when its open sessions end, so a reload (say, for
+			 * a renewed TLS certificate) drops no client. */
+			const char *b = strrchr(s->child->path, '/');
+			b = b ? b + 1 : s->child->path;
+			kill(s->child->pid, strcmp(b, "smtpd") == 0 ? SIGHUP : SIGTERM);
 			s->child = NULL;
 		}
 		if (s->respawn_ev != NULL)

@@ -39,6 +39,7 @@
 #include "dns.h"
 #include "smtpd_route.h"
 #include "smtpd_session.h"
+#include "smtpd_tls.h"
 #include "strlist.h"
 #include "xalloc.h"
 
@@ -170,10 +171,12 @@ static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
  * are out (at most a few seconds later). */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	static bool terminating; /* also after a SIGHUP retire */
 	(void)what;
 	(void)arg;
-	if (srv.stopping)
+	if (terminating)
 		return;
+	terminating = true;
 	log_info("terminating on signal %d", (int)sig);
 	listeners_enable(false);
 	srv.stopping = true;
@@ -184,6 +187,25 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	static struct timeval tv = {5, 0};
 	event_base_once(srv.base, -1, EV_TIMEOUT, on_stop_timer, NULL, &tv);
+}
+
+/* SIGHUP (master retires us at a reload): stop accepting, let the open
+ * sessions finish on their own time (each bounded by its timeouts), then
+ * exit.  The new smtpd, with the new configuration and certificates,
+ * takes the listening sockets over. */
+static void on_retire(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (srv.stopping)
+		return;
+	log_info("retiring: %ld open session%s finish%s first", srv.sessions,
+	         srv.sessions == 1 ? "" : "s", srv.sessions == 1 ? "es" : "");
+	listeners_enable(false);
+	srv.stopping = true;
+	if (srv.sessions <= 0)
+		event_base_loopbreak(srv.base);
 }
 
 /* Remove "-l ADDR" (ours) before daemon_init() sees the arguments. */
@@ -274,6 +296,9 @@ int main(int argc, char **argv)
 		log_fatal("no listening socket (run from master, or give -l host:port)");
 
 	srv.route = route_init(d.cfg);
+	/* Keys and certificates are read now, while still privileged; a
+	 * reload starts a new smtpd, which reads renewed files. */
+	srv.tls = smtpd_tls_init(d.cfg);
 	srv.per_client = ht_new();
 	srv.base = event_base_new();
 	if (srv.base == NULL)
@@ -304,17 +329,21 @@ int main(int argc, char **argv)
 	listeners_enable(true);
 	struct event *sigterm = evsignal_new(srv.base, SIGTERM, on_signal, NULL);
 	struct event *sigint = evsignal_new(srv.base, SIGINT, on_signal, NULL);
+	struct event *sighup = evsignal_new(srv.base, SIGHUP, on_retire, NULL);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
+	event_add(sighup, NULL);
 	daemon_ready(&d);
 	event_base_dispatch(srv.base);
 
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	for (size_t i = 0; i < srv.nlisteners; i++)
 		event_free(srv.listeners[i]);
 	dns_ctx_free(srv.dns);
 	route_free(srv.route);
+	smtpd_tls_free(srv.tls);
 	strlist_free(srv.discard_ehlo);
 	ht_free(srv.per_client, NULL);
 	event_base_free(srv.base);

@@ -15,6 +15,7 @@ struct dns_ctx;
 struct htable;
 struct route;
 struct daemon;
+struct smtpd_tls;
 
 struct smtpd_server {
 	struct daemon *d;
@@ -22,6 +23,7 @@ struct smtpd_server {
 	struct dns_ctx *dns;    /* the resolver (common/dns); NULL if it failed */
 	bool peername_lookup;   /* smtpd_peername_lookup */
 	struct route *route;
+	struct smtpd_tls *tls;     /* smtpd_tls.c; never NULL */
 	struct htable *per_client; /* client address -> open sessions */
 	struct event *listeners[64];
 	size_t nlisteners;

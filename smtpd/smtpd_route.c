@@ -24,6 +24,7 @@
 #include "log.h"
 #include "map.h"
 #include "smtpd_cmd.h"
+#include "smtpd_facts.h"
 #include "strlist.h"
 #include "xalloc.h"
 
@@ -39,6 +40,8 @@ enum rop {
 	OP_PERMIT,
 	OP_REJECT,
 	OP_DEFER,
+	OP_PERMIT_TLS_CLIENTCERTS,
+	OP_PERMIT_TLS_ALL_CLIENTCERTS,
 };
 
 struct restr {
@@ -73,6 +76,9 @@ struct route {
 	bool lr_check;
 	char *delimiters;
 	char *relay_reject_code;
+	struct map *relay_ccerts; /* relay_clientcerts, NULL: none */
+	bool relay_ccerts_set;
+	const struct smtpd_tls_facts *tls; /* of the session asking now */
 };
 
 static char **split(struct cfg *cfg, const char *value, const char *what)
@@ -254,6 +260,8 @@ static void restr_init(struct restr *r, struct cfg *cfg, const char *param)
 		{"permit", OP_PERMIT},
 		{"reject", OP_REJECT},
 		{"defer", OP_DEFER},
+		{"permit_tls_clientcerts", OP_PERMIT_TLS_CLIENTCERTS},
+		{"permit_tls_all_clientcerts", OP_PERMIT_TLS_ALL_CLIENTCERTS},
 	};
 	char **items = split(cfg, cfg_get(cfg, param), param);
 	size_t cnt = 0;
@@ -343,6 +351,11 @@ struct route *route_init(struct cfg *cfg)
 	strlist_free(items);
 	r->delimiters = xstrdup(cfg_get(cfg, "recipient_delimiter"));
 	r->relay_reject_code = xstrdup(cfg_get(cfg, "relay_domains_reject_code"));
+	const char *rc = cfg_get(cfg, "relay_clientcerts");
+	if (*rc) {
+		r->relay_ccerts_set = true;
+		r->relay_ccerts = open_map(rc, "relay_clientcerts");
+	}
 	return r;
 }
 
@@ -380,6 +393,8 @@ void route_free(struct route *r)
 	free(r->rcpt_restr.ops);
 	free(r->delimiters);
 	free(r->relay_reject_code);
+	if (r->relay_ccerts)
+		map_close(r->relay_ccerts);
 	free(r);
 }
 
@@ -443,6 +458,36 @@ static bool auth_dest(const struct dest *d)
 	return !d->routed && (d->is_local == 1 || d->is_relay == 1);
 }
 
+void route_set_tls(struct route *r, const struct smtpd_tls_facts *tls)
+{
+	r->tls = tls;
+}
+
+/* relay_clientcerts lists the client certificate's fingerprint or its
+ * public key fingerprint (smtpd_tls_fingerprint_digest, XX:XX form).
+ * 1 listed, 0 not, -1 lookup error. */
+static int ccert_listed(struct route *r)
+{
+	const struct smtpd_tls_facts *t = r->tls;
+	if (r->relay_ccerts == NULL)
+		return r->relay_ccerts_set ? -1 : 0;
+	const char *fp[2] = {t->cert_fpt, t->pkey_fpt};
+	for (int i = 0; i < 2; i++) {
+		const char *v;
+		if (fp[i][0] == '\0')
+			continue;
+		int rc = map_lookup(r->relay_ccerts, fp[i], &v);
+		if (rc == MAP_FOUND) {
+			log_info("relay_clientcerts: %s fingerprint %s is listed",
+			         i ? "public key" : "certificate", fp[i]);
+			return 1;
+		}
+		if (rc == MAP_ERROR)
+			return -1;
+	}
+	return 0;
+}
+
 /* 1 permit, 0 no decision, -1 rejected (reply set). */
 static int run_restr(struct route *r, const struct restr *rs, const struct smtp_cmd *c,
                      const struct dest *d, const struct netaddr_net *client, char *reply,
@@ -456,6 +501,22 @@ static int run_restr(struct route *r, const struct restr *rs, const struct smtp_
 			break;
 		case OP_PERMIT_SASL:
 			break; /* no SASL yet */
+		case OP_PERMIT_TLS_ALL_CLIENTCERTS:
+			if (r->tls && r->tls->active && r->tls->cert_verified)
+				return 1;
+			break;
+		case OP_PERMIT_TLS_CLIENTCERTS:
+			if (r->tls && r->tls->active && r->tls->cert_present) {
+				int k = ccert_listed(r);
+				if (k > 0)
+					return 1;
+				if (k < 0) {
+					snprintf(reply, len, "451 4.3.0 <%s>: Temporary lookup failure",
+					         c->addr);
+					return -1;
+				}
+			}
+			break;
 		case OP_PERMIT_AUTH_DEST:
 			if (auth_dest(d))
 				return 1;

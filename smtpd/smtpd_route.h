@@ -17,6 +17,7 @@
 struct cfg;
 struct route;
 struct smtp_cmd;
+struct smtpd_tls_facts;
 
 /* Fatal on configuration errors (an unsupported restriction, a map
  * that cannot be opened is logged and then fails its lookups). */
@@ -29,6 +30,10 @@ bool route_mynetworks(struct route *r, const struct netaddr_net *client);
 bool route_limit_exempt(struct route *r, const struct netaddr_net *client);
 
 enum route_verdict { ROUTE_ACCEPT, ROUTE_REJECT };
+
+/* The TLS facts of the session whose RCPT is decided next (for
+ * permit_tls_clientcerts / permit_tls_all_clientcerts); NULL: none. */
+void route_set_tls(struct route *r, const struct smtpd_tls_facts *tls);
 
 /*
  * Decide on the recipient c->addr (as parsed by smtp_cmd_parse).  On

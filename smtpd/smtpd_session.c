@@ -34,6 +34,7 @@
 #include "smtpd_facts.h"
 #include "smtpd_queue.h"
 #include "smtpd_route.h"
+#include "smtpd_tls.h"
 #include "xalloc.h"
 
 /* Content is handed to the queue file in pieces of this size. */
@@ -69,6 +70,8 @@ struct session {
 	bool esmtp;
 	struct smtpd_tls_facts tls;   /* filled by the TLS layer */
 	struct smtpd_sasl_facts sasl; /* filled by the SASL layer */
+	struct stls_conn *tlsc;       /* TLS under s->bev, NULL: plaintext */
+	bool tls_wrap;                /* wrapper mode: banner after the handshake */
 	enum smtp_verb last_verb;
 	unsigned counts[SMTP_NVERBS][2]; /* ok, total */
 	long errors;
@@ -102,6 +105,8 @@ struct session {
 };
 
 static void process(struct session *s);
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
 static void qwait_cancel(struct session *s);
 static struct session *sessions;
 
@@ -168,7 +173,9 @@ static void session_free(struct session *s)
 		sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	if (s->bev)
+	if (s->tlsc)
+		stls_close(s->tlsc); /* frees s->bev, the socket lingers */
+	else if (s->bev)
 		bufferevent_free(s->bev); /* closes fd */
 	else if (s->fd >= 0)
 		close(s->fd);
@@ -328,6 +335,119 @@ static void log_reject(struct session *s, const char *cmd, const char *rep, cons
 	sb_free(&sb);
 }
 
+/* ---- TLS (smtpd_tls.c does the work; these are the session's side) ---- */
+
+static const struct smtpd_tls_settings *tls_set(const struct session *s)
+{
+	return smtpd_tls_settings(s->srv->tls);
+}
+
+static bool tls_offer(const struct session *s)
+{
+	return !s->tls.active && tls_set(s)->available && tls_set(s)->level >= STLS_MAY;
+}
+
+/* smtpd_tls_security_level = encrypt and not yet encrypted. */
+static bool tls_required(const struct session *s)
+{
+	return !s->tls.active && tls_set(s)->level == STLS_ENCRYPT;
+}
+
+static void greet_banner(struct session *s);
+
+/* The handshake completed; runs before the first decrypted byte is read. */
+static void tls_ready(void *arg)
+{
+	struct session *s = arg;
+	struct timeval tv = {s->srv->timeout, 0};
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	/* RFC 3207: forget everything learned before the handshake. */
+	reset_transaction(s);
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	memset(&s->sasl, 0, sizeof(s->sasl));
+	if (tls_set(s)->req_ccert && !s->tls.cert_verified) {
+		log_info("NOQUEUE: reject: CONNECT from %s[%s]: 421 4.7.1 Client certificate %s; "
+		         "proto=%s",
+		         s->name, s->addr, s->tls.cert_present ? "not trusted" : "missing",
+		         s->esmtp ? "ESMTP" : "SMTP");
+		char bye[300];
+		snprintf(bye, sizeof(bye), "421 4.7.1 %s Error: client certificate %s",
+		         s->srv->myhostname, s->tls.cert_present ? "not trusted" : "required");
+		out_line(s, bye);
+		s->state = S_CMD;
+		close_after_reply(s);
+		return;
+	}
+	if (s->tls_wrap) {
+		s->tls_wrap = false;
+		greet_banner(s);
+	}
+}
+
+/* Put TLS under the session: s->bev becomes the TLS filter. */
+static bool tls_begin(struct session *s)
+{
+	char who[SMTP_HOST_MAX + 80];
+	snprintf(who, sizeof(who), "%s[%s]", s->name, s->addr);
+	struct bufferevent *under = s->bev;
+	struct bufferevent *b = stls_start(s->srv->tls, under, who, &s->tls, tls_ready, s, &s->tlsc);
+	if (b == NULL)
+		return false;
+	bufferevent_setwatermark(under, EV_WRITE, 0, OUTPUT_MAX);
+	s->bev = b;
+	bufferevent_setwatermark(b, EV_READ, 0, INPUT_MAX);
+	bufferevent_setwatermark(b, EV_WRITE, OUTPUT_MAX / 2, 0);
+	bufferevent_setcb(b, on_read, on_write, on_event, s);
+	struct timeval tv = {tls_set(s)->starttls_timeout, 0};
+	bufferevent_set_timeouts(b, &tv, &tv);
+	bufferevent_enable(b, EV_READ | EV_WRITE);
+	return true;
+}
+
+static void do_starttls(struct session *s)
+{
+	if (s->tls.active) {
+		reply(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (tls_set(s)->level == STLS_NONE && !tls_set(s)->wrapper) {
+		reply(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	if (!tls_set(s)->available) {
+		reply(s, "454 4.7.0 TLS not available due to local problem");
+		return;
+	}
+	if (s->mail) {
+		reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	/* CVE-2011-0411: what the client sent after STARTTLS, before the
+	 * handshake, must never be taken as if it came over TLS. */
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t extra = evbuffer_get_length(in);
+	if (extra > 0) {
+		log_warn("%s[%s]: discarding %zu bytes pipelined after STARTTLS (possible command "
+		         "injection)",
+		         s->name, s->addr, extra);
+		evbuffer_drain(in, extra);
+	}
+	/* The 220 goes out in plaintext, ahead of the handshake. */
+	if (s->held) {
+		bufferevent_write_buffer(s->bev, s->held);
+		evbuffer_free(s->held);
+		s->held = NULL;
+	}
+	evbuffer_add_printf(bufferevent_get_output(s->bev), "220 2.0.0 Ready to start TLS\r\n");
+	s->counts[SMTP_STARTTLS][0]++;
+	s->counts[SMTP_STARTTLS][1]++;
+	if (!tls_begin(s)) {
+		s->counts[SMTP_STARTTLS][0]--;
+		close_after_reply(s);
+	}
+}
+
 static void do_ehlo(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtpd_server *srv = s->srv;
@@ -353,6 +473,8 @@ static void do_ehlo(struct session *s, const struct smtp_cmd *c)
 	if (srv->smtputf8)
 		snprintf(kw[n++], 64, "SMTPUTF8");
 	snprintf(kw[n++], 64, "CHUNKING");
+	if (tls_offer(s))
+		snprintf(kw[n++], 64, "STARTTLS");
 	char line[300];
 	size_t keep[16], nk = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -380,6 +502,10 @@ static void do_ehlo(struct session *s, const struct smtp_cmd *c)
 static void do_mail(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtpd_server *srv = s->srv;
+	if (tls_required(s)) {
+		reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
 	if (srv->helo_required && s->helo[0] == '\0') {
 		reply(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return;
@@ -471,6 +597,7 @@ static void do_rcpt(struct session *s, const struct smtp_cmd *c)
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
+	route_set_tls(srv->route, &s->tls);
 	if (route_rcpt(srv->route, c, &s->client, &local, rep, sizeof(rep)) != ROUTE_ACCEPT) {
 		reply(s, "%s", rep);
 		log_reject(s, "RCPT", rep, c->addr_ext);
@@ -517,9 +644,21 @@ static void received_header(struct session *s, struct strbuf *h)
 		snprintf(date, sizeof(date), "Thu, 01 Jan 1970 00:00:00 +0000 (UTC)");
 	sb_printf(h, "Received: from %s (%s [%s])\n", s->helo[0] ? s->helo : s->name, s->name,
 	          s->rfc_addr);
+	if (s->tls.active && tls_set(s)->received_header) {
+		sb_printf(h, "\t(using %s with cipher %s (%d/%d bits))\n", s->tls.protocol,
+		          s->tls.cipher, s->tls.bits, s->tls.bits);
+		if (s->tls.cert_present)
+			sb_printf(h, "\t(Client CN \"%s\", Issuer \"%s\" (%s))\n", s->tls.subject_cn,
+			          s->tls.issuer_cn, s->tls.cert_verified ? "verified OK" : "not verified");
+		else if (tls_set(s)->ask_ccert)
+			sb_printf(h, "\t(Client did not present a certificate)\n");
+		else
+			sb_printf(h, "\t(No client certificate requested)\n");
+	}
 	/* RFC 6531 names the protocol UTF8SMTP when SMTPUTF8 was asked for. */
-	sb_printf(h, "\tby %s (%s) with %s id %s", s->srv->myhostname, s->srv->mail_name,
-	          s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP", s->q.id);
+	sb_printf(h, "\tby %s (%s) with %s%s id %s", s->srv->myhostname, s->srv->mail_name,
+	          s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP", s->tls.active ? "S" : "",
+	          s->q.id);
 	if (s->nrcpt == 1)
 		sb_printf(h, "\n\tfor <%s>; %s\n", s->rcpts[0].addr, date);
 	else
@@ -749,9 +888,13 @@ static void command(struct session *s, const char *line, size_t len)
 		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT");
 		break;
 	case SMTP_STARTTLS:
-		reply(s, "502 5.5.1 Error: command not implemented");
+		do_starttls(s);
 		break;
 	case SMTP_AUTH:
+		if (tls_required(s)) {
+			reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+			break;
+		}
 		reply(s, "503 5.5.1 Error: authentication not enabled");
 		break;
 	case SMTP_QUIT:
@@ -818,6 +961,7 @@ static void process(struct session *s)
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	char line[SMTP_LINE_MAX + 3];
 	while (!s->paused && s->state != S_CLOSING && s->state != S_DNS && s->state != S_QWAIT) {
+		in = bufferevent_get_input(s->bev); /* STARTTLS replaces s->bev */
 		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUTPUT_MAX) {
 			s->out_blocked = true;
 			bufferevent_disable(s->bev, EV_READ);
@@ -890,6 +1034,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		snprintf(up, sizeof(up), "CONNECT");
 	else
 		verb_upper(s->last_verb, up, sizeof(up));
+	if (s->tlsc && !stls_handshake_done(s->tlsc)) {
+		/* Mid-handshake: nothing can be said to the client. */
+		log_info("%s after %s from %s[%s]", what & BEV_EVENT_TIMEOUT ? "timeout" : "lost connection",
+		         s->tls_wrap ? "CONNECT" : "STARTTLS", s->name, s->addr);
+		session_free(s);
+		return;
+	}
 	if (s->state == S_CLOSING) { /* the last reply could not be written */
 		session_free(s);
 		return;
@@ -929,6 +1080,21 @@ static void greet(struct session *s)
 	}
 	if (srv->conn_limit <= 0 || route_limit_exempt(srv->route, &s->client))
 		smtpd_client_count(srv, s->addr, NULL);
+	if (tls_set(s)->wrapper) { /* smtpd_tls_wrappermode: TLS before the banner */
+		s->tls_wrap = true;
+		if (!tls_begin(s)) {
+			log_warn("cannot start TLS for %s[%s] (wrapper mode)", s->name, s->addr);
+			s->state = S_CMD;
+			close_after_reply(s);
+		}
+		return;
+	}
+	greet_banner(s);
+}
+
+static void greet_banner(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
 	s->state = S_CMD;
 	char b[1024];
 	snprintf(b, sizeof(b), "220 %s", srv->banner);

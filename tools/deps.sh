@@ -8,7 +8,7 @@ set -eu
 PKGS="build-essential pkg-config clang libtls-dev libevent-dev libdb-dev
 libpcre2-dev libsasl2-dev libsasl2-modules libcmocka-dev
 postfix postfix-pcre swaks python3 openssl procps iproute2"
-PKGS_TLS=""
+PKGS_TLS="testssl.sh"
 PKGS_SASL=""
 PKGS_RESTRICT=""
 PKGS_DNS="libunbound-dev unbound ldnsutils"
