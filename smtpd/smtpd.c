@@ -37,7 +37,9 @@
 #include "htable.h"
 #include "log.h"
 #include "mastercf.h"
+#include "smtpd_check.h"
 #include "smtpd_dns.h"
+#include "smtpd_policy.h"
 #include "smtpd_route.h"
 #include "smtpd_session.h"
 #include "strlist.h"
@@ -279,6 +281,9 @@ int main(int argc, char **argv)
 	srv.base = event_base_new();
 	if (srv.base == NULL)
 		log_fatal("event_base_new failed");
+	srv.chk = chk_init(d.cfg, srv.route);
+	chk_set_event_base(srv.chk, srv.base);
+	srv.policy = policy_init(srv.base, srv.chk);
 	if (cfg_get_bool(d.cfg, "smtpd_peername_lookup")) {
 		srv.hosts = smtpd_dns_load_hosts();
 		/* Reads resolv.conf and the hosts file now, before chroot. */
@@ -316,6 +321,8 @@ int main(int argc, char **argv)
 		event_free(srv.listeners[i]);
 	if (srv.dns)
 		evdns_base_free(srv.dns, 0);
+	policy_free(srv.policy);
+	chk_free(srv.chk);
 	route_free(srv.route);
 	strlist_free(srv.discard_ehlo);
 	ht_free(srv.per_client, NULL);

@@ -14,6 +14,8 @@ struct event_base;
 struct evdns_base;
 struct htable;
 struct route;
+struct chk;
+struct policy;
 struct daemon;
 
 struct smtpd_server {
@@ -21,6 +23,8 @@ struct smtpd_server {
 	struct event_base *base;
 	struct evdns_base *dns; /* NULL: smtpd_peername_lookup = no */
 	struct route *route;
+	struct chk *chk;       /* the restriction chain */
+	struct policy *policy; /* check_policy_service client */
 	struct htable *per_client; /* client address -> open sessions */
 	struct htable *hosts;      /* /etc/hosts: address -> first name */
 	struct event *listeners[64];

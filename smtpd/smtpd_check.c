@@ -228,6 +228,8 @@ struct chk_run {
 	struct chk_input in;
 	char sender[SMTP_ADDR_MAX + 1], recipient[SMTP_ADDR_MAX + 1], rcpt_ext[SMTP_ADDR_MAX + 1];
 	char helo[SMTP_HOST_MAX + 1], cmd[16];
+	struct smtp_cmd rcmd; /* the recipient, parsed */
+	int rcmd_ok;          /* 1 parsed, -1 unparsable, 0 none */
 	enum chk_stage stages[CHK_NSTAGES];
 	size_t nstages, cur;
 	struct frame stack[CHK_NEST_MAX];
@@ -1445,10 +1447,17 @@ static enum res exec(struct chk_run *r, const struct item *it)
 	case OP_REJECT_UNLISTED_RCPT: {
 		bool snd = it->op == OP_REJECT_UNLISTED_SENDER;
 		const char *a = snd ? in->sender : in->recipient;
-		struct smtp_cmd pc;
-		if (a == NULL || *a == '\0' || parse_addr(a, &pc) < 0)
+		struct smtp_cmd sc;
+		const struct smtp_cmd *pc = &r->rcmd;
+		if (a == NULL || *a == '\0')
 			return R_DUNNO;
-		if (route_unlisted(c->route, &pc, true, rep, sizeof(rep)) == ROUTE_ACCEPT)
+		if (snd && parse_addr(a, &sc) < 0)
+			return R_DUNNO;
+		if (snd)
+			pc = &sc;
+		else if (r->rcmd_ok != 1)
+			return R_DUNNO;
+		if (route_unlisted(c->route, pc, true, rep, sizeof(rep)) == ROUTE_ACCEPT)
 			return R_DUNNO;
 		if (rep[0] == '4')
 			return reject(r, rep);
@@ -1472,10 +1481,10 @@ static enum res exec(struct chk_run *r, const struct item *it)
 	case OP_PERMIT_AUTH_DEST:
 	case OP_REJECT_UNAUTH_DEST:
 	case OP_DEFER_UNAUTH_DEST: {
-		struct smtp_cmd pc;
-		if (in->recipient == NULL || parse_addr(in->recipient, &pc) < 0)
+		if (in->recipient == NULL)
 			return R_DUNNO;
-		int a = route_auth_dest(c->route, &pc, NULL);
+		/* an address we cannot parse is never an authorized destination */
+		int a = r->rcmd_ok == 1 ? route_auth_dest(c->route, &r->rcmd, NULL) : 0;
 		if (a < 0) {
 			snprintf(rep, sizeof(rep), "451 4.3.0 <%s>: Temporary lookup failure",
 			         in->recipient);
@@ -1640,10 +1649,9 @@ static enum chk_verdict finish(struct chk_run *r, enum chk_verdict v)
 	if ((v == CHK_DUNNO || v == CHK_OK) && last == CHK_RCPT && r->in.recipient &&
 	    route_unlisted_default(r->c->route)) {
 		/* smtpd_reject_unlisted_recipient: whatever the lists said */
-		struct smtp_cmd pc;
 		char rep[CHK_REPLY_MAX];
-		if (parse_addr(r->in.recipient, &pc) == 0 &&
-		    route_unlisted(r->c->route, &pc, false, rep, sizeof(rep)) != ROUTE_ACCEPT) {
+		if (r->rcmd_ok == 1 &&
+		    route_unlisted(r->c->route, &r->rcmd, false, rep, sizeof(rep)) != ROUTE_ACCEPT) {
 			if (rep[0] == '5')
 				snprintf(rep, sizeof(rep),
 				         "%ld 5.1.1 <%s>: Recipient address rejected: User unknown in "
@@ -1820,6 +1828,14 @@ enum chk_verdict chk_check(struct chk *c, struct chk_txn *t, enum chk_stage st, 
 	}
 	if (in->recipient_ext)
 		snprintf(r->rcpt_ext, sizeof(r->rcpt_ext), "%s", in->recipient_ext);
+	if (in->rcpt_cmd) {
+		r->rcmd = *in->rcpt_cmd;
+		r->rcmd_ok = 1;
+	} else if (in->recipient) {
+		const char *a = in->recipient_ext ? in->recipient_ext : in->recipient;
+		r->rcmd_ok = parse_addr(a, &r->rcmd) == 0 ? 1 : -1;
+	}
+	r->in.rcpt_cmd = NULL;
 	r->in.recipient_ext = NULL;
 	snprintf(r->helo, sizeof(r->helo), "%s", in->helo ? in->helo : "");
 	r->in.helo = r->helo;

@@ -24,6 +24,7 @@
 struct cfg;
 struct map;
 struct route;
+struct smtp_cmd;
 struct chk;
 struct chk_run;
 
@@ -52,6 +53,9 @@ struct chk_input {
 	const char *sender;    /* NULL before MAIL FROM; "" is <> */
 	const char *recipient; /* the RCPT being checked, NULL elsewhere */
 	const char *recipient_ext; /* as the client wrote it, for logs */
+	/* The parsed RCPT command (smtpd_cmd.h); NULL: parse recipient_ext
+	 * (or recipient) here. */
+	const struct smtp_cmd *rcpt_cmd;
 	unsigned nrcpt;        /* recipients accepted so far */
 	const char *queue_id;  /* "" before one exists */
 	const char *etrn_domain;
