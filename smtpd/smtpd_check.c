@@ -973,9 +973,10 @@ static enum res access_result(struct chk_run *r, const char *value, const char *
 	}
 	struct chk_actions *a = &r->t->act;
 	if (IS("WARN")) {
-		snprintf(rep, sizeof(rep), "<%s>: %s %s", name, cls, *text ? text : "triggers WARN action");
 		if (*text)
-			snprintf(rep, sizeof(rep), "<%s>: %s %s", name, cls, text);
+			snprintf(rep, sizeof(rep), "%s", text);
+		else
+			snprintf(rep, sizeof(rep), "<%s>: %s triggers WARN action", name, cls);
 		log_event(r, "warn", rep);
 		return R_DUNNO;
 	}

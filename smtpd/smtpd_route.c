@@ -498,7 +498,8 @@ static int local_known(struct route *r, const struct dest *d)
 	char key[2 * SMTP_ADDR_MAX + 2];
 	size_t ll = strlen(d->local);
 	size_t base = access_ext_split(d->local, ll, r->delimiters, NULL);
-	if (strcmp(d->local, "postmaster") == 0 && d->domain[0] == '\0')
+	/* As Postfix: the postmaster of a local domain always exists. */
+	if (strcmp(d->local, "postmaster") == 0)
 		return 1;
 	for (size_t m = 0; m < r->nlrmaps; m++) {
 		struct map *mp = r->lrmaps[m];
