@@ -79,10 +79,13 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/bin/postern: $(TOOLS_OBJ) $(LIBCOMMON)
+# postern probe runs smtpd's restriction chain: link those objects in.
+PROBE_OBJ   = $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy.o smtpd_route.o smtpd_cmd.o)
+
+$(BUILD)/bin/postern: $(TOOLS_OBJ) $(PROBE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(LIBCOMMON) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(PROBE_OBJ) $(LIBCOMMON) $(LIBS)
 
 define daemon_rule
 $(BUILD)/libexec/$(1): $($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(LIBCOMMON)
