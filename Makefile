@@ -133,6 +133,7 @@ build-fuzz/libcommon.a: $(FUZZ_OBJ)
 FUZZ_EXTRA_fuzz_addrlist  = tools/addrlist.c
 FUZZ_EXTRA_fuzz_dsn       = queue/dsn.c
 FUZZ_EXTRA_fuzz_local_req = delivery/local_req.c
+FUZZ_EXTRA_fuzz_policy_reply = smtpd/smtpd_policy.c smtpd/smtpd_check.c smtpd/smtpd_route.c smtpd/smtpd_cmd.c
 
 .SECONDEXPANSION:
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_EXTRA_fuzz_$$*) build-fuzz/libcommon.a $(wildcard common/*.h)

@@ -329,13 +329,19 @@ static struct chk_policy_svc *policy_new(struct chk *c, const char *spec, char *
 	}
 	p->target = xstrdup(items[0]);
 	for (size_t i = 1; items[i]; i++) {
+		/* name=value, or { name = value } when the value has blanks */
 		char *eq = strchr(items[i], '=');
 		if (eq == NULL) {
 			snprintf(err, errlen, "policy service %s: \"%s\" is not name=value", items[0], items[i]);
 			break;
 		}
 		*eq++ = '\0';
-		const char *n = items[i];
+		char *n = items[i];
+		size_t nl = strlen(n);
+		while (nl > 0 && (n[nl - 1] == ' ' || n[nl - 1] == '\t'))
+			n[--nl] = '\0';
+		while (*eq == ' ' || *eq == '\t')
+			eq++;
 		if (strcmp(n, "timeout") == 0)
 			p->timeout = parse_setting(eq, true, p->timeout);
 		else if (strcmp(n, "max_idle") == 0)
