@@ -67,7 +67,8 @@ enum op {
 	OP_REJECT_MULTI_RCPT_BOUNCE,
 	OP_POLICY,
 	OP_DNS,   /* handed to the DNS hook */
-	OP_CLASS, /* a smtpd_restriction_classes name */
+	OP_CLASS,   /* a smtpd_restriction_classes name */
+	OP_UNKNOWN, /* as Postfix: 451 4.3.5 when reached */
 };
 
 /* What a restriction needs after its name. */
@@ -399,6 +400,17 @@ static bool compile(struct chk *c, const char *text, const char *what, struct li
 				break;
 		if (k == NKNOWN) {
 			struct list *cl = find_class(c, w);
+			if (cl == NULL && !dynamic) {
+				/* Postfix starts and fails the requests that reach it */
+				log_warn("%s: unknown restriction \"%s\": requests that reach it get "
+				         "\"451 4.3.5 Server configuration error\"",
+				         what, w);
+				it->op = OP_UNKNOWN;
+				it->arg = xstrdup(w);
+				it->name = it->arg;
+				l->n++;
+				continue;
+			}
 			if (cl == NULL) {
 				snprintf(err, errlen, "unknown restriction \"%s\"", w);
 				break;
@@ -1526,6 +1538,9 @@ static enum res exec(struct chk_run *r, const struct item *it)
 	case OP_CLASS:
 		pushed = it->sub;
 		return R_PUSH;
+	case OP_UNKNOWN:
+		log_warn("unknown smtpd restriction: \"%s\"", it->name);
+		return reject(r, "451 4.3.5 Server configuration error");
 	case OP_POLICY:
 		if (in->no_policy || c->policy == NULL || it->pol->target == NULL) {
 			trace(r, it->name, "%s: not asked (%s)", it->arg,

@@ -255,6 +255,12 @@ static const struct tcase cases[] = {
     {"smtpd_client_restrictions = reject_rbl_client zen.spamhaus.org\n", CHK_RCPT, OUT, "c",
      "a@b.example", "root@mx.example", 0, NULL, false, false, "",
      "reject_rbl_client is not yet supported"},
+    /* A seed's "ablehnen" (a translated "reject") is no restriction. */
+    {"smtpd_client_restrictions = permit_sasl_authenticated, ablehnen\n", CHK_RCPT, OUT, "c",
+     "a@b.example", "root@mx.example", 0, NULL, false, false,
+     "451 4.3.5 Server configuration error", "unknown smtpd restriction: \"ablehnen\""},
+    {"smtpd_client_restrictions = permit_sasl_authenticated, ablehnen\n", CHK_RCPT, OUT, "c",
+     "a@b.example", "root@mx.example", 0, "bob", false, false, "", NULL},
     /* No decision at all: accepted. */
     {"smtpd_helo_restrictions = check_helo_access texthash:@/helo_checks\n", CHK_HELO, OUT,
      "other.example", NULL, NULL, 0, NULL, false, false, "", NULL},
@@ -484,10 +490,15 @@ static void test_startup_checks(void **state)
 	                             "smtpd_recipient_restrictions = permit_mynetworks\n"),
 	                 1);
 	assert_int_equal(init_status("smtpd_relay_restrictions = permit_mynetworks, permit\n"), 1);
-	assert_int_equal(init_status("smtpd_client_restrictions = reject_everything\n"), 1);
+	/* as Postfix: an unknown name starts, and fails what reaches it */
+	assert_int_equal(init_status("smtpd_client_restrictions = reject_everything\n"), 0);
 	assert_int_equal(init_status("smtpd_client_restrictions = check_client_access\n"), 1);
 	assert_int_equal(init_status("smtpd_client_restrictions = {unbalanced\n"), 1);
 	assert_int_equal(init_status(""), 0);
+	/* the seed's submission line, translated: nothing stops relaying */
+	assert_int_equal(init_status("smtpd_recipient_restrictions =\n"
+	                             "smtpd_relay_restrictions = permit_sasl_authenticated, ablehnen\n"),
+	                 1);
 	assert_int_equal(init_status("smtpd_relay_restrictions =\n"
 	                             "smtpd_recipient_restrictions = permit_mynetworks, "
 	                             "reject_unauth_destination\n"),
