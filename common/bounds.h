@@ -124,5 +124,7 @@
 #define POLICY_LINE_MAX 4096
 #define POLICY_REPLY_MAX (16 * 1024)
 #define POLICY_REQUEST_MAX (16 * 1024)
+/* Client addresses qmgr's anvil keeps counters for. */
+#define ANVIL_CLIENTS_MAX 100000
 
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "anvil.h"
 #include "bounds.h"
 #include "ipc.h"
 #include "log.h"
@@ -320,6 +321,13 @@ static void on_read(evutil_socket_t sock, short what, void *arg)
 		c->sock = -1;
 		conn_close(c);
 		admin_take(s, uid, &rin);
+		return;
+	}
+	if (c->state == R_WAIT_NEW && !c->is_public && rin.type == PROTO_ANVIL) {
+		int s = c->sock;
+		c->sock = -1;
+		conn_close(c);
+		anvil_take(s, &rin);
 		return;
 	}
 	if (c->state == R_WAIT_NEW && rin.type == PROTO_NEW)
