@@ -37,6 +37,7 @@
 #include "htable.h"
 #include "log.h"
 #include "mastercf.h"
+#include "smtpd_anvil.h"
 #include "smtpd_check.h"
 #include "smtpd_dns.h"
 #include "smtpd_policy.h"
@@ -282,6 +283,7 @@ int main(int argc, char **argv)
 	if (srv.base == NULL)
 		log_fatal("event_base_new failed");
 	srv.chk = chk_init(d.cfg, srv.route);
+	smtpd_anvil_init(&srv);
 	chk_set_event_base(srv.chk, srv.base);
 	srv.policy = policy_init(srv.base, srv.chk);
 	if (cfg_get_bool(d.cfg, "smtpd_peername_lookup")) {

@@ -28,6 +28,7 @@
 #include "netaddr.h"
 #include "proto.h"
 #include "smtpd.h"
+#include "smtpd_anvil.h"
 #include "smtpd_check.h"
 #include "smtpd_cmd.h"
 #include "smtpd_data.h"
@@ -110,6 +111,7 @@ struct session {
 	bool cbdat;
 	char deny[CHK_REPLY_MAX]; /* client rejected at connect (delay_reject = no) */
 	char instance[32];
+	bool anvil_counted; /* qmgr's anvil counts this connection */
 };
 
 static void process(struct session *s);
@@ -162,6 +164,8 @@ static void session_free(struct session *s)
 	sb_free(&sb);
 	qwait_cancel(s);
 	chk_txn_free(s->chk);
+	if (s->anvil_counted)
+		smtpd_anvil_disconnect(s->addr);
 	squeue_abort(&s->q);
 	if (s->data_open)
 		sdata_free(&s->data);
@@ -489,6 +493,11 @@ static void do_mail(struct session *s, const struct smtp_cmd *c)
 		return;
 	}
 	chk_txn_reset(s->chk);
+	const char *lim = smtpd_anvil_event(srv, LIMIT_MESSAGE, s->name, s->addr, &s->client, NULL);
+	if (lim != NULL) {
+		reply(s, "%s", lim);
+		return;
+	}
 	if (!chk_delay_reject(srv->chk) && !chk_stage_empty(srv->chk, CHK_SENDER)) {
 		struct chk_input in;
 		enum chk_verdict v;
@@ -582,6 +591,11 @@ static void do_rcpt(struct session *s, const struct smtp_cmd *c)
 	s->rcpt_tried++;
 	if (srv->rcpt_limit > 0 && s->nrcpt >= (size_t)srv->rcpt_limit) {
 		reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	const char *lim = smtpd_anvil_event(srv, LIMIT_RCPT, s->name, s->addr, &s->client, NULL);
+	if (lim != NULL) {
+		reply(s, "%s", lim);
 		return;
 	}
 	struct chk_input in;
@@ -1148,6 +1162,14 @@ static void greet(struct session *s)
 	}
 	if (srv->conn_limit <= 0 || route_limit_exempt(srv->route, &s->client))
 		smtpd_client_count(srv, s->addr, NULL);
+	const char *lim = smtpd_anvil_event(srv, LIMIT_CONNECT, s->name, s->addr, &s->client,
+	                                    &s->anvil_counted);
+	if (lim != NULL) {
+		out_line(s, lim);
+		s->state = S_CMD;
+		close_after_reply(s);
+		return;
+	}
 	s->chk = chk_txn_new();
 	static unsigned long serial;
 	snprintf(s->instance, sizeof(s->instance), "%lx.%lx", (unsigned long)time(NULL), ++serial);
