@@ -45,7 +45,7 @@ static bool anvil_open(void)
 	if (time(NULL) < next_try)
 		return false;
 	next_try = time(NULL) + 10;
-	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	struct sockaddr_un un = {.sun_family = AF_UNIX};
 	snprintf(un.sun_path, sizeof(un.sun_path), "private/qmgr");
 	struct timeval tv = {2, 0};
