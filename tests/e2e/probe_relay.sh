@@ -85,4 +85,27 @@ probe "$T/default" 192.0.2.1 --service submission --sasl bob --rcpt x@else.examp
 probe "$T/default" 192.0.2.1 --service submission --rcpt x@else.example; e=$?
 [ $e = 1 ] && grep -q "554 5.7.1 <x@else.example>: Recipient address rejected: Access denied" "$T/out" &&
 	ok "submission: no SASL, rejected by the -o list" || { nok "submission no sasl (exit $e)"; sed 's/^/# /' "$T/out"; }
+# postern check: dangerous restriction lists
+mkdir -p "$T/lint"
+cat >"$T/lint/main.cf" <<'EOT'
+compatibility_level = 3.6
+myhostname = mx.example
+smtpd_delay_reject = no
+smtpd_client_restrictions = reject_unknown_client_hostname, reject_rbl_client zen.spamhaus.orh
+smtpd_relay_restrictions = permit_mynetworks, permit, reject_unauth_destination
+smtpd_recipient_restrictions = warn_if_reject reject_unauth_destination, ablehnen
+EOT
+printf 'smtp inet n - y - - smtpd\nsubmission inet n - y - - smtpd -o smtpd_relay_restrictions=permit_sasl_authenticated -o smtpd_recipient_restrictions=\n' >"$T/lint/master.cf"
+"$POSTERN" check -c "$T/lint" >"$T/out" 2>&1; e=$?
+for w in 'reject_unknown_client_hostname with smtpd_delay_reject = no' \
+	'zone "zen.spamhaus.orh" looks like a typo of "zen.spamhaus.org"' \
+	'"permit" before reject_unauth_destination: any client may relay' \
+	'warn_if_reject before reject_unauth_destination' \
+	'"ablehnen" is neither a restriction nor a restriction class' \
+	'master.cf:2: warning: smtpd_relay_restrictions and smtpd_recipient_restrictions: neither has'; do
+	grep -qF "$w" "$T/out" && ok "postern check warns: $w" || { nok "postern check warns: $w"; sed 's/^/# /' "$T/out"; }
+done
+[ $e = 1 ] && ok "postern check exits 1 on warnings" || nok "postern check exit $e"
+"$POSTERN" check -c "$T/default" >"$T/out" 2>&1 && ok "postern check: the default configuration is clean" ||
+	{ nok "default config warns"; sed 's/^/# /' "$T/out"; }
 exit $rc
