@@ -382,6 +382,18 @@ static void fill_input(struct session *s, struct chk_input *in, const struct smt
 
 static void checked(void *ctx, enum chk_verdict v, const char *rep);
 
+/* A restriction's reply; 421 ends the session, as Postfix. */
+static void check_reply(struct session *s, const char *rep)
+{
+	if (strncmp(rep, "421", 3) == 0) {
+		out_line(s, rep);
+		s->counts[s->last_verb][1]++;
+		close_after_reply(s);
+		return;
+	}
+	reply(s, "%s", rep);
+}
+
 /* Run the chain for stage; false when it waits (the command finishes
  * in checked()), else *v and *rep hold the answer. */
 static bool run_check(struct session *s, enum chk_stage st, const char *cmd, enum cwait w,
@@ -423,7 +435,7 @@ static void helo_checked(struct session *s, enum chk_verdict v, const char *rep)
 	struct smtpd_server *srv = s->srv;
 	if (v == CHK_REJECT || v == CHK_DEFER) {
 		s->helo[0] = '\0';
-		reply(s, "%s", rep);
+		check_reply(s, rep);
 		return;
 	}
 	if (!s->esmtp) {
@@ -516,7 +528,7 @@ static void mail_checked(struct session *s, enum chk_verdict v, const char *rep)
 {
 	const struct smtp_cmd *c = &s->ccmd;
 	if (v == CHK_REJECT || v == CHK_DEFER) {
-		reply(s, "%s", rep);
+		check_reply(s, rep);
 		return;
 	}
 	s->mail = true;
@@ -612,7 +624,7 @@ static void rcpt_checked(struct session *s, enum chk_verdict v, const char *crep
 	const struct smtp_cmd *c = &s->ccmd;
 	char rep[SMTP_ADDR_MAX + 200];
 	if (v == CHK_REJECT || v == CHK_DEFER) {
-		reply(s, "%s", crep); /* the chain logged it */
+		check_reply(s, crep); /* the chain logged it */
 		return;
 	}
 	struct squeue_rcpt r = {0};
@@ -749,7 +761,7 @@ static void eod_checked(struct session *s, enum chk_verdict v, const char *crep)
 	char rep[300];
 	bool bdat = s->cbdat;
 	if (v == CHK_REJECT || v == CHK_DEFER) {
-		reply(s, "%s", crep);
+		check_reply(s, crep);
 		reset_transaction(s);
 		return;
 	}
@@ -858,7 +870,7 @@ static void do_data(struct session *s)
 static void data_checked(struct session *s, enum chk_verdict v, const char *rep)
 {
 	if (v == CHK_REJECT || v == CHK_DEFER) {
-		reply(s, "%s", rep);
+		check_reply(s, rep);
 		return;
 	}
 	start_content(s, true);

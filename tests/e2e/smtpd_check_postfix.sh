@@ -42,6 +42,11 @@ list.example permit_mynetworks, reject
 ok.example OK
 dip.example DEFER_IF_PERMIT not now
 deferred.example DEFER
+dip2.example DEFER_IF_PERMIT
+dsn.example REJECT 5.7.2 custom text
+num.example 421 4.7.0 busy now
+dis.example DISCARD
+red.example REDIRECT postmaster@mx.example
 M
 cat >"$T/roleaccount_exceptions" <<'M'
 postmaster@ OK
@@ -131,7 +136,10 @@ cases = [
     ["EHLO client.example", "MAIL FROM:<spammer@bad.example>", R, "RSET",
      "MAIL FROM:<x@bad.example>", R, "RSET", "MAIL FROM:<x@class.example>", R, "RSET",
      "MAIL FROM:<x@list.example>", R, "RSET", "MAIL FROM:<x@dip.example>", R, "RSET",
-     "MAIL FROM:<x@deferred.example>", R, "RSET", "MAIL FROM:<user>", R, "QUIT"],
+     "MAIL FROM:<x@deferred.example>", R, "RSET", "MAIL FROM:<user>", R, "RSET",
+     "MAIL FROM:<x@dip2.example>", R, "RSET", "MAIL FROM:<x@dsn.example>", R, "RSET",
+     "MAIL FROM:<x@dis.example>", R, "RSET", "MAIL FROM:<x@red.example>", R, "QUIT"],
+    ["EHLO client.example", "MAIL FROM:<x@num.example>", R],
     ["EHLO client.example", "MAIL FROM:<a@b.example>", "RCPT TO:<postmaster@elsewhere.example>",
      "RCPT TO:<x@elsewhere.example>", "RCPT TO:<blocked@%s>" % H, "RCPT TO:<root>",
      "RCPT TO:<abuse@%s>" % H, "RCPT TO:<x%%elsewhere.example@%s>" % H, "QUIT"],
@@ -155,8 +163,8 @@ PY
 rc=$?
 sleep 1
 # The log lines, queue ids and prefixes removed.
-norm() { grep -E ': (reject|reject_warning|warn|discard): ' "$1" | grep -v 'warning:' |
-	sed -E 's/^.*(NOQUEUE|[0-9A-Za-z]{6,}): (reject|reject_warning|warn|discard): /QID: \2: /'; }
+norm() { grep -E ': (reject|reject_warning|warn|discard|redirect): ' "$1" | grep -v 'warning:' |
+	sed -E 's/^.*(NOQUEUE|[0-9A-Za-z]{6,}): (reject|reject_warning|warn|discard|redirect): /QID: \2: /'; }
 norm "$T/pf.log" >"$T/pf.lines"
 norm "$T/smtpd.log" >"$T/sc.lines"
 if [ -s "$T/pf.lines" ] && diff "$T/pf.lines" "$T/sc.lines" >"$T/diff"; then
