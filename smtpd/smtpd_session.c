@@ -111,6 +111,7 @@ struct session {
 	bool cbdat;
 	char deny[CHK_REPLY_MAX]; /* client rejected at connect (delay_reject = no) */
 	char instance[32];
+	char laddr[64], lport[8]; /* our end of the connection */
 	bool anvil_counted; /* qmgr's anvil counts this connection */
 };
 
@@ -356,8 +357,8 @@ static void fill_input(struct session *s, struct chk_input *in, const struct smt
 	in->reverse_name = s->name;
 	in->client_port = s->port;
 	in->client = &s->client;
-	in->server_addr = "";
-	in->server_port = "";
+	in->server_addr = s->laddr;
+	in->server_port = s->lport;
 	in->helo = s->helo;
 	in->esmtp = s->esmtp;
 	in->sender = s->mail ? s->sender : NULL;
@@ -1280,6 +1281,23 @@ void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa, 
 	snprintf(s->rfc_addr, sizeof(s->rfc_addr), "%s%s",
 	         s->client.family == AF_INET6 ? "IPv6:" : "", a);
 	snprintf(s->port, sizeof(s->port), "%u", port);
+	struct sockaddr_storage ls;
+	socklen_t lslen = sizeof(ls);
+	if (getsockname(fd, (struct sockaddr *)&ls, &lslen) == 0) {
+		char la[INET6_ADDRSTRLEN] = "";
+		unsigned lp = 0;
+		if (ls.ss_family == AF_INET) {
+			const struct sockaddr_in *in = (const void *)&ls;
+			inet_ntop(AF_INET, &in->sin_addr, la, sizeof(la));
+			lp = ntohs(in->sin_port);
+		} else if (ls.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const void *)&ls;
+			inet_ntop(AF_INET6, &in6->sin6_addr, la, sizeof(la));
+			lp = ntohs(in6->sin6_port);
+		}
+		snprintf(s->laddr, sizeof(s->laddr), "%s", la);
+		snprintf(s->lport, sizeof(s->lport), "%u", lp);
+	}
 	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
 		log_warn("cannot create a session for %s", s->addr);

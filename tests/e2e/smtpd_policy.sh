@@ -90,7 +90,8 @@ req = open(os.path.join(T, "pl", "requests")).read().split("\n\n")[0]
 attrs = dict(l.partition("=")[::2] for l in req.split("\n") if l)
 for k, v in [("request", "smtpd_access_policy"), ("protocol_state", "RCPT"), ("protocol_name", "ESMTP"),
              ("helo_name", "client.example"), ("sender", "sender@b.example"), ("recipient", "ok@mx.example"),
-             ("recipient_count", "0"), ("client_address", "127.0.0.2"), ("client_name", "unknown")]:
+             ("recipient_count", "0"), ("client_address", "127.0.0.2"), ("client_name", "unknown"),
+             ("server_address", "127.0.0.1"), ("server_port", str(PS))]:
     ok(attrs.get(k) == v, "request attribute %s=%s" % (k, v), attrs.get(k))
 for k in ["queue_id", "reverse_client_name", "instance", "sasl_method", "sasl_username", "sasl_sender",
           "size", "ccert_subject", "ccert_issuer", "ccert_fingerprint", "encryption_protocol",
