@@ -502,6 +502,22 @@ static bool list_blocks_relay(const struct list *l, int depth)
 	return false;
 }
 
+/* The relay rule of compatibility_level >= 1. */
+#define RELAY_DEFAULT "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination"
+
+/*
+ * A stage's list.  compatibility_level below 1 leaves
+ * smtpd_relay_restrictions empty by default; when the admin did not set
+ * it, the rule of every later level applies (never an open relay).
+ */
+static const char *chk_stage_text(struct cfg *cfg, enum chk_stage st)
+{
+	const char *v = cfg_get(cfg, stage_param[st]);
+	if (st == CHK_RELAY && *v == '\0' && !cfg_is_set(cfg, "smtpd_relay_restrictions"))
+		return RELAY_DEFAULT;
+	return v;
+}
+
 struct chk *chk_init(struct cfg *cfg, struct route *route)
 {
 	struct chk *c = xcalloc(1, sizeof(*c));
@@ -547,8 +563,8 @@ struct chk *chk_init(struct cfg *cfg, struct route *route)
 		c->nclasses++;
 	}
 	for (int st = 0; st < CHK_NSTAGES; st++)
-		if (!compile(c, cfg_get(cfg, stage_param[st]), stage_param[st], &c->stage[st], false,
-		             err, sizeof(err)))
+		if (!compile(c, chk_stage_text(cfg, (enum chk_stage)st), stage_param[st], &c->stage[st],
+		             false, err, sizeof(err)))
 			log_fatal("%s: %s", stage_param[st], err);
 
 	/* As Postfix: refuse to run as an open relay. */
@@ -1951,7 +1967,7 @@ static void lint_list(struct cfg *cfg, const char *param, bool relay,
 			         param);
 			warn(ctx, msg);
 		}
-		if (relay && is_dest && i > 0 && strcasecmp(items[i - 1], "warn_if_reject") == 0) {
+		if (is_dest && i > 0 && strcasecmp(items[i - 1], "warn_if_reject") == 0) {
 			snprintf(msg, sizeof(msg),
 			         "%s: warn_if_reject before %s: relaying is only logged, never refused",
 			         param, w);
@@ -1997,10 +2013,35 @@ static void lint_list(struct cfg *cfg, const char *param, bool relay,
 	strlist_free(items);
 }
 
+static bool text_blocks_relay(const char *text)
+{
+	char **v;
+	char err[256];
+	bool ok = false;
+	if (strlist_split(text, NULL, CHK_LIST_MAX, &v, err, sizeof(err)) < 0)
+		return false;
+	for (char **p = v; *p; p++)
+		if (strcasecmp(*p, "reject_unauth_destination") == 0 ||
+		    strcasecmp(*p, "defer_unauth_destination") == 0 || strcasecmp(*p, "reject") == 0 ||
+		    strcasecmp(*p, "defer") == 0 || strcasecmp(*p, "defer_if_permit") == 0)
+			ok = true;
+	strlist_free(v);
+	return ok;
+}
+
 void chk_lint(struct cfg *cfg, void (*warn)(void *ctx, const char *msg), void *ctx)
 {
-	for (int st = 0; st < CHK_NSTAGES; st++)
-		lint_list(cfg, stage_param[st], st == CHK_RELAY || st == CHK_RCPT, warn, ctx);
+	bool relay_ok = text_blocks_relay(chk_stage_text(cfg, CHK_RELAY));
+	bool rcpt_ok = text_blocks_relay(cfg_get(cfg, "smtpd_recipient_restrictions"));
+	for (int st = 0; st < CHK_NSTAGES; st++) {
+		/* "permit" matters in the recipient list only when that list is
+		 * the one that stops relaying */
+		bool relay = st == CHK_RELAY || (st == CHK_RCPT && !relay_ok);
+		if (st == CHK_RELAY && *chk_stage_text(cfg, CHK_RELAY) != '\0' &&
+		    *cfg_get(cfg, stage_param[st]) == '\0')
+			continue; /* the built-in rule */
+		lint_list(cfg, stage_param[st], relay, warn, ctx);
+	}
 	char **cl;
 	char err[256];
 	if (strlist_split(cfg_get(cfg, "smtpd_restriction_classes"), NULL, CHK_LIST_MAX, &cl, err,
@@ -2010,24 +2051,7 @@ void chk_lint(struct cfg *cfg, void (*warn)(void *ctx, const char *msg), void *c
 		strlist_free(cl);
 	}
 	/* the start-up refusal, said before start */
-	char **a, **b;
-	bool ok = false;
-	if (strlist_split(cfg_get(cfg, "smtpd_relay_restrictions"), NULL, CHK_LIST_MAX, &a, err,
-	                  sizeof(err)) >= 0) {
-		if (strlist_split(cfg_get(cfg, "smtpd_recipient_restrictions"), NULL, CHK_LIST_MAX, &b,
-		                  err, sizeof(err)) >= 0) {
-			for (char ***v = (char **[]){a, b, NULL}; *v; v++)
-				for (char **p = *v; *p; p++)
-					if (strcasecmp(*p, "reject_unauth_destination") == 0 ||
-					    strcasecmp(*p, "defer_unauth_destination") == 0 ||
-					    strcasecmp(*p, "reject") == 0 || strcasecmp(*p, "defer") == 0 ||
-					    strcasecmp(*p, "defer_if_permit") == 0)
-						ok = true;
-			strlist_free(b);
-		}
-		strlist_free(a);
-	}
-	if (!ok)
+	if (!relay_ok && !rcpt_ok)
 		warn(ctx, "smtpd_relay_restrictions and smtpd_recipient_restrictions: neither has "
 		          "reject_unauth_destination, defer_unauth_destination, reject, defer or "
 		          "defer_if_permit: smtpd refuses to start (it would be an open relay)");
