@@ -954,7 +954,7 @@ static void command(struct session *s, const char *line, size_t len)
 		reply(s, "%s", c.err); /* Postfix logs no reject line for syntax */
 		return;
 	}
-	if (s->deny[0] && c.verb != SMTP_QUIT && c.verb != SMTP_NOOP && c.verb != SMTP_RSET) {
+	if (s->deny[0] && c.verb != SMTP_QUIT) {
 		reply(s, "503 5.7.0 Error: access denied for %s[%s]", s->name, s->addr);
 		return;
 	}
