@@ -749,9 +749,7 @@ static void apply_actions(struct session *s)
 		struct squeue_rcpt r = {.addr = xstrdup(*b)};
 		add_rcpt(s, &r);
 	}
-	if (a->hold)
-		log_warn("%s: HOLD action: holding is not supported yet; the message is queued "
-		         "normally", s->q.id);
+	s->q.hold = a->hold;
 	if (a->filter[0])
 		log_warn("%s: FILTER %s action: content filters are not supported yet; the "
 		         "message is queued normally", s->q.id, a->filter);

@@ -42,11 +42,12 @@ smtpd_client_connection_rate_limit = 4
 smtpd_client_connection_count_limit = 2
 smtpd_client_message_rate_limit = 2
 smtpd_client_recipient_rate_limit = 3
+smtpd_recipient_restrictions = check_recipient_access inline:{ held@mx.example=HOLD, gone@mx.example=DISCARD }, permit_mynetworks, reject_unauth_destination
 EOT
 : >"$T/conf/master.cf"
 "$QMGR" -c "$T/conf" -f >"$T/qmgr.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q 'queue manager started' "$T/qmgr.log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -qs 'queue manager started' "$T/qmgr.log" && break; sleep 0.1; done
 if [ "$(id -u)" = 0 ]; then
 	chgrp "$(id -gn $user)" "$T/q/private" "$T/q/private/qmgr"
 fi
@@ -59,9 +60,9 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 sleep 0.5
-python3 - "$PA" "$PB" <<'PY'
-import socket, sys, time
-PA, PB = int(sys.argv[1]), int(sys.argv[2])
+python3 - "$PA" "$PB" "$T" <<'PY'
+import glob, os, smtplib, socket, sys, time
+PA, PB, T = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 failed = 0
 def ok(c, name, d=""):
     global failed
@@ -119,6 +120,23 @@ bs = []
 for i in range(6):
     x = S(PA, "127.0.0.1"); bs.append(x.banner); x.close()
 ok(all(b.startswith("220") for b in bs), "mynetworks: exempt from the limits", bs)
+# access(5) HOLD and DISCARD through the real qmgr
+def files():
+    return sorted(f for q in ("incoming", "active", "deferred", "hold")
+                  for f in glob.glob("%s/q/%s/*" % (T, q)))
+def send(rcpt):
+    s = smtplib.SMTP("127.0.0.1", PA, timeout=20, source_address=("127.0.0.6", 0))
+    s.ehlo("c.example"); s.mail("a@b.example"); s.rcpt(rcpt)
+    code, text = s.data(b"Subject: t\r\n\r\nbody\r\n"); s.quit()
+    return code, text.decode()
+before = files()
+code, text = send("gone@mx.example")
+time.sleep(0.3)
+ok(code == 250 and files() == before, "DISCARD: answered as queued, nothing kept", "%d %s %s" % (code, text, files()))
+code, text = send("held@mx.example")
+qid = text.split()[-1]
+time.sleep(0.3)
+ok(code == 250 and os.path.exists("%s/q/hold/%s" % (T, qid)), "HOLD: the message is in the hold queue", "%d %s %s" % (code, text, files()))
 sys.exit(1 if failed else 0)
 PY
 rc=$?
