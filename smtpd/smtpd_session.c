@@ -1218,6 +1218,8 @@ static void connect_checked(struct session *s, enum chk_verdict v, const char *r
 static void checked(void *ctx, enum chk_verdict v, const char *rep)
 {
 	struct session *s = ctx;
+	if (s->state != S_CHECK)
+		return; /* the session is closing (timeout, shutdown) */
 	s->state = S_CMD;
 	switch (s->cwait) {
 	case CW_CONNECT:
