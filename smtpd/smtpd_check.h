@@ -184,7 +184,13 @@ void chk_resume_access(struct chk_run *run, const char *value);
 /* Names as Postfix logs them: "Client host", "RCPT" ... */
 const char *chk_stage_name(enum chk_stage st);
 
-/* `postern check`: dangerous lists, one warning line each via warn(). */
-void chk_lint(struct cfg *cfg, void (*warn)(void *ctx, const char *msg), void *ctx);
+/* For `postern check` (tools/restrlint.c): whether name is a restriction,
+ * whether it takes an argument, whether that argument is a DNS zone. */
+bool chk_known(const char *name, bool *takes_arg, bool *dns_zone);
+bool chk_valid_hostname(const char *h, bool need_dot);
+const char *chk_stage_param(enum chk_stage st);
+/* The list smtpd runs for a stage (with the relay rule of later
+ * compatibility levels when smtpd_relay_restrictions is unset and empty). */
+const char *chk_stage_list(struct cfg *cfg, enum chk_stage st);
 
 #endif

@@ -18,7 +18,7 @@
 #include "diag.h"
 #include "map.h"
 #include "mastercf.h"
-#include "../smtpd/smtpd_check.h"
+#include "restrlint.h"
 #include "strbuf.h"
 #include "strlist.h"
 #include "xalloc.h"
@@ -269,7 +269,7 @@ static void check_restrictions(struct checker *k, const char *dir, const struct 
 {
 	k->file = k->mainpath;
 	k->line = 0;
-	chk_lint(k->c, lint_warn, k);
+	restr_lint(k->c, lint_warn, k);
 	for (size_t i = 0; m && i < m->nservices; i++) {
 		const struct mcf_service *s = &m->services[i];
 		bool restr = false;
@@ -286,7 +286,7 @@ static void check_restrictions(struct checker *k, const char *dir, const struct 
 			cfg_set(c, s->overrides[j].name, s->overrides[j].value, s->file, s->line);
 		k->file = s->file;
 		k->line = s->line;
-		chk_lint(c, lint_warn, k);
+		restr_lint(c, lint_warn, k);
 		cfg_free(c);
 	}
 }
