@@ -198,7 +198,7 @@ struct chk {
 	struct map *login_maps[16];
 	size_t nlogin_maps;
 	struct map *relay_certs;
-	bool delay_reject, relay_first, parent_style, unlisted_rcpt;
+	bool delay_reject, relay_first, parent_style, unlisted_rcpt, unlisted_sender;
 	char *delimiters, *null_key;
 	long access_reject_code, access_defer_code, reject_code, defer_code, relay_code,
 	    invalid_helo_code, non_fqdn_code, unknown_local_code, mrb_code, unauth_pipe_code;
@@ -527,6 +527,7 @@ struct chk *chk_init(struct cfg *cfg, struct route *route)
 	c->delay_reject = cfg_get_bool(cfg, "smtpd_delay_reject");
 	c->relay_first = cfg_get_bool(cfg, "smtpd_relay_before_recipient_restrictions");
 	c->unlisted_rcpt = cfg_get_bool(cfg, "smtpd_reject_unlisted_recipient");
+	c->unlisted_sender = cfg_get_bool(cfg, "smtpd_reject_unlisted_sender");
 	c->parent_style = strstr(cfg_get(cfg, "parent_domain_matches_subdomains"),
 	                         "smtpd_access_maps") != NULL;
 	c->delimiters = xstrdup(cfg_get(cfg, "recipient_delimiter"));
@@ -1682,6 +1683,24 @@ static enum chk_verdict finish(struct chk_run *r, enum chk_verdict v)
 				v = CHK_DEFER;
 				break;
 			}
+		}
+	}
+	bool sender_stage = last == CHK_SENDER || (last == CHK_RCPT && r->c->delay_reject);
+	if ((v == CHK_DUNNO || v == CHK_OK) && sender_stage && r->c->unlisted_sender && r->in.sender &&
+	    r->in.sender[0]) {
+		/* smtpd_reject_unlisted_sender: whatever the lists said */
+		struct smtp_cmd sc;
+		char rep[CHK_REPLY_MAX];
+		if (parse_addr(r->in.sender, &sc) == 0 &&
+		    route_unlisted(r->c->route, &sc, true, rep, sizeof(rep)) != ROUTE_ACCEPT) {
+			if (rep[0] == '5')
+				snprintf(rep, sizeof(rep),
+				         "%ld 5.1.0 <%s>: Sender address rejected: User unknown in local "
+				         "recipient table",
+				         r->c->unknown_local_code, r->in.sender);
+			trace(r, "smtpd_reject_unlisted_sender", "%s", rep);
+			snprintf(r->t->reply, sizeof(r->t->reply), "%s", rep);
+			v = rep[0] == '4' ? CHK_DEFER : CHK_REJECT;
 		}
 	}
 	if ((v == CHK_DUNNO || v == CHK_OK) && last == CHK_RCPT && r->in.recipient &&

@@ -249,6 +249,13 @@ static const struct tcase cases[] = {
      "550 5.1.0 <nosuch@mx.example>: Sender address rejected: User unknown in local recipient "
      "table",
      NULL},
+    {"smtpd_reject_unlisted_sender = yes\n", CHK_RCPT, OUT, "c", "nosuch@mx.example",
+     "root@mx.example", 0, NULL, false, false,
+     "550 5.1.0 <nosuch@mx.example>: Sender address rejected: User unknown in local recipient "
+     "table",
+     NULL},
+    {"smtpd_reject_unlisted_sender = yes\n", CHK_RCPT, OUT, "c", "bob@mx.example",
+     "root@mx.example", 0, NULL, false, false, "", NULL},
     {"smtpd_recipient_restrictions = permit_auth_destination, reject\n", CHK_RCPT, OUT, "c",
      "a@b.example", "root@mx.example", 0, NULL, false, false, "", NULL},
     /* DNS restrictions answer "dunno" until the resolver is wired. */
