@@ -80,7 +80,7 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	$(Q)ar rcs $@ $^
 
 # postern probe runs smtpd's restriction chain: link those objects in.
-PROBE_OBJ   = $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy.o smtpd_route.o smtpd_cmd.o)
+PROBE_OBJ   = $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
 
 $(BUILD)/bin/postern: $(TOOLS_OBJ) $(PROBE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -103,7 +103,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 # Unit tests of daemon code link the objects they test.
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
-$(BUILD)/tests/test_smtpd_check: $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_route.o smtpd_cmd.o)
+$(BUILD)/tests/test_smtpd_check: $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
 
 # Unit tests of the local agent also link its modules (all but main).
 LOCAL_LIB_OBJ = $(filter-out $(BUILD)/obj/delivery/local.o,$(local_SRC:%.c=$(BUILD)/obj/%.o))
@@ -133,7 +133,7 @@ build-fuzz/libcommon.a: $(FUZZ_OBJ)
 FUZZ_EXTRA_fuzz_addrlist  = tools/addrlist.c
 FUZZ_EXTRA_fuzz_dsn       = queue/dsn.c
 FUZZ_EXTRA_fuzz_local_req = delivery/local_req.c
-FUZZ_EXTRA_fuzz_policy_reply = smtpd/smtpd_policy.c smtpd/smtpd_check.c smtpd/smtpd_route.c smtpd/smtpd_cmd.c
+FUZZ_EXTRA_fuzz_policy_reply = smtpd/smtpd_policy.c smtpd/smtpd_policy_req.c smtpd/smtpd_check.c smtpd/smtpd_route.c smtpd/smtpd_cmd.c
 
 .SECONDEXPANSION:
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_EXTRA_fuzz_$$*) build-fuzz/libcommon.a $(wildcard common/*.h)
