@@ -104,6 +104,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
 $(BUILD)/tests/test_smtpd_check: $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
+$(BUILD)/tests/test_smtpd_policy: $(addprefix $(BUILD)/obj/smtpd/,smtpd_policy.o smtpd_check.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
 
 # Unit tests of the local agent also link its modules (all but main).
 LOCAL_LIB_OBJ = $(filter-out $(BUILD)/obj/delivery/local.o,$(local_SRC:%.c=$(BUILD)/obj/%.o))
