@@ -851,6 +851,13 @@ static enum res access_result(struct chk_run *r, const char *value, const char *
 	while (*value == ' ' || *value == '\t')
 		value++;
 	snprintf(buf, sizeof(buf), "%s", value);
+	/* tables and policy servers never put control characters into our
+	 * replies or logs */
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 32 && *p != '\t')
+			*p = '?';
+		else if ((unsigned char)*p == 127)
+			*p = '?';
 	size_t bl = strlen(buf);
 	while (bl > 0 && (buf[bl - 1] == ' ' || buf[bl - 1] == '\t' || buf[bl - 1] == '\r'))
 		buf[--bl] = '\0';

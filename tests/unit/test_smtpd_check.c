@@ -173,6 +173,9 @@ static const struct tcase cases[] = {
     {"smtpd_sender_restrictions = check_sender_access texthash:@/senders\n", CHK_RCPT, OUT,
      "c.example", "", "root@mx.example", 0, NULL, false, false,
      "550 5.7.1 <>: Sender address rejected: no bounces", NULL},
+    {"smtpd_sender_restrictions = check_sender_access texthash:@/senders\n", CHK_RCPT, OUT,
+     "c.example", "x@ctl.example", "root@mx.example", 0, NULL, false, false,
+     "550 5.7.1 <x@ctl.example>: Sender address rejected: bad?injected", NULL},
     /* Generic restrictions. */
     {"smtpd_client_restrictions = defer_if_permit\n", CHK_RCPT, OUT, "c", "a@b.example",
      "root@mx.example", 0, NULL, false, false,
@@ -300,7 +303,8 @@ static int setup(void **state)
 	                      "ok.example OK\n"
 	                      "discard.example DISCARD\n"
 	                      "warn.example WARN odd sender\n"
-	                      "<> 550 no bounces\n");
+	                      "<> 550 no bounces\n"
+	                      "ctl.example 550 bad\rinjected\n");
 	/* a table whose answer consults itself: bounded nesting */
 	char loop[512];
 	snprintf(loop, sizeof(loop), "loop.example check_sender_access texthash:%s/senders\n", dir);
