@@ -80,10 +80,13 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/bin/postern: $(TOOLS_OBJ) $(LIBCOMMON)
+# postern probe runs smtpd's restriction chain: link those objects in.
+PROBE_OBJ   = $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
+
+$(BUILD)/bin/postern: $(TOOLS_OBJ) $(PROBE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(LIBCOMMON) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(PROBE_OBJ) $(LIBCOMMON) $(LIBS)
 
 define daemon_rule
 $(BUILD)/libexec/$(1): $($(1)_SRC:%.c=$(BUILD)/obj/%.o) $(LIBCOMMON)
@@ -101,6 +104,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 # Unit tests of daemon code link the objects they test.
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
+$(BUILD)/tests/test_smtpd_check: $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
+$(BUILD)/tests/test_smtpd_policy: $(addprefix $(BUILD)/obj/smtpd/,smtpd_policy.o smtpd_check.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
 
 # Unit tests of the local agent also link its modules (all but main).
 LOCAL_LIB_OBJ = $(filter-out $(BUILD)/obj/delivery/local.o,$(local_SRC:%.c=$(BUILD)/obj/%.o))
@@ -131,6 +136,7 @@ FUZZ_EXTRA_fuzz_addrlist  = tools/addrlist.c
 FUZZ_EXTRA_fuzz_dsn       = queue/dsn.c
 FUZZ_EXTRA_fuzz_local_req = delivery/local_req.c
 FUZZ_EXTRA_fuzz_dns       = smtpd/smtpd_dnsck.c
+FUZZ_EXTRA_fuzz_policy_reply = smtpd/smtpd_policy.c smtpd/smtpd_policy_req.c smtpd/smtpd_check.c smtpd/smtpd_route.c smtpd/smtpd_cmd.c
 
 .SECONDEXPANSION:
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_EXTRA_fuzz_$$*) build-fuzz/libcommon.a $(wildcard common/*.h)

@@ -145,4 +145,21 @@
 #define TLS_PEER_CERTS_MAX 16
 #define TLS_LINGER_SECONDS 10
 
+/* Restriction chain (smtpd/smtpd_check.c). */
+/* Items in one restriction list or class. */
+#define CHK_LIST_MAX 1000
+/* Nesting of restriction classes and lists found in access tables. */
+#define CHK_NEST_MAX 16
+/* Lists compiled from access table results, kept per process. */
+#define CHK_DYNAMIC_LISTS_MAX 1000
+/* One reply line we build (Postfix's own limit is near this). */
+#define CHK_REPLY_MAX 1024
+/* Policy delegation (smtpd/smtpd_policy.c): one reply line, a whole
+ * reply, and one request. */
+#define POLICY_LINE_MAX 4096
+#define POLICY_REPLY_MAX (16 * 1024)
+#define POLICY_REQUEST_MAX (16 * 1024)
+/* Client addresses qmgr's anvil keeps counters for. */
+#define ANVIL_CLIENTS_MAX 100000
+
 #endif

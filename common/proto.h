@@ -36,6 +36,12 @@ enum proto_type {
 
 	/* Supervision (daemon -> master on POSTERN_STATUS_FD). */
 	PROTO_READY = 60,
+
+	/* Client counters (smtpd -> qmgr's anvil on private/qmgr, one
+	 * long-lived connection per smtpd).  ACTION "connect", "disconnect"
+	 * (no answer), "message", "rcpt", "newtls", "auth"; CLIENT_ADDR. */
+	PROTO_ANVIL = 80,
+	PROTO_ANVIL_OK, /* COUNT: open connections, RATE: events this window */
 };
 
 /* Field tags. */
@@ -74,6 +80,7 @@ enum proto_tag {
 	T_FLAGS,       /* request flags (u64, PROTO_FLAG_*) */
 	T_MSGID,       /* Message-ID header value, for logs (string) */
 	T_DELAYS,      /* agent's part of delays= for logs (string) */
+	T_RATE,        /* ANVIL_OK: events in the current window (u64) */
 };
 
 /* NOTIFY flags (RFC 3461). */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "anvil.h"
 #include "cfg.h"
 #include "check.h"
 #include "log.h"
@@ -256,6 +257,7 @@ int main(int argc, char **argv)
 	struct event *sint = evsignal_new(qmgr.base, SIGINT, on_signal, NULL);
 	event_add(sterm, NULL);
 	event_add(sint, NULL);
+	anvil_init(cfg_get_time(qmgr.cfg, "anvil_rate_time_unit"));
 	receive_listen(qmgr.d.listen_fds[0], false);
 	receive_listen(qmgr.d.listen_fds[1], true);
 	sched_init();

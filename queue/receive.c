@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "anvil.h"
 #include "bounds.h"
 #include "ipc.h"
 #include "log.h"
@@ -190,6 +191,14 @@ static void do_commit(struct rconn *c)
 		conn_close(c);
 		return;
 	}
+	/* ACTION "hold": smtpd's restriction chain asked for HOLD (access(5)). */
+	const char *action = ipc_str(&rin, T_ACTION);
+	bool hold = action != NULL && strcmp(action, "hold") == 0;
+	if (action != NULL && !hold) {
+		log_warn("%s: COMMIT with unknown action: dropping the connection", h->id);
+		conn_close(c);
+		return;
+	}
 	/* Recipient groups: T_RCPT, then its ORCPT / NOTIFY / ORIG_RCPT. */
 	for (size_t i = 0; i < rin.nfields; i++)
 		if (rin.fields[i].tag == T_RCPT)
@@ -276,6 +285,12 @@ static void do_commit(struct rconn *c)
 	}
 	free(r);
 	c->state = R_DONE;
+	/* Held before the client hears "queued": a crash in between leaves
+	 * it in incoming (delivered: at least once, never lost). */
+	if (hold && store_move(h->id, "incoming", "hold") != 0) {
+		log_warn("%s: cannot move to hold: %s; it will be delivered", h->id, strerror(errno));
+		hold = false;
+	}
 	if (c->is_public)
 		log_info("%s: uid=%ld from=<%s>", h->id, (long)c->uid, h->sender);
 	struct ipc_out o;
@@ -286,7 +301,8 @@ static void do_commit(struct rconn *c)
 	ipc_out_free(&o);
 	close(c->fd);
 	c->fd = -1;
-	sched_new(h->id);
+	if (!hold)
+		sched_new(h->id);
 }
 
 static void on_read(evutil_socket_t sock, short what, void *arg)
@@ -320,6 +336,13 @@ static void on_read(evutil_socket_t sock, short what, void *arg)
 		c->sock = -1;
 		conn_close(c);
 		admin_take(s, uid, &rin);
+		return;
+	}
+	if (c->state == R_WAIT_NEW && !c->is_public && rin.type == PROTO_ANVIL) {
+		int s = c->sock;
+		c->sock = -1;
+		conn_close(c);
+		anvil_take(s, &rin);
 		return;
 	}
 	if (c->state == R_WAIT_NEW && rin.type == PROTO_NEW)

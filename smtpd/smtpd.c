@@ -37,6 +37,9 @@
 #include "log.h"
 #include "mastercf.h"
 #include "dns.h"
+#include "smtpd_anvil.h"
+#include "smtpd_check.h"
+#include "smtpd_policy.h"
 #include "smtpd_route.h"
 #include "smtpd_session.h"
 #include "smtpd_tls.h"
@@ -303,6 +306,10 @@ int main(int argc, char **argv)
 	srv.base = event_base_new();
 	if (srv.base == NULL)
 		log_fatal("event_base_new failed");
+	srv.chk = chk_init(d.cfg, srv.route);
+	smtpd_anvil_init(&srv);
+	chk_set_event_base(srv.chk, srv.base);
+	srv.policy = policy_init(srv.base, srv.chk);
 	/* Reads resolv.conf, the hosts file and the trust anchor now,
 	 * before chroot. */
 	char dnserr[512];
@@ -342,6 +349,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < srv.nlisteners; i++)
 		event_free(srv.listeners[i]);
 	dns_ctx_free(srv.dns);
+	policy_free(srv.policy);
+	chk_free(srv.chk);
 	route_free(srv.route);
 	smtpd_tls_free(srv.tls);
 	strlist_free(srv.discard_ehlo);

@@ -14,6 +14,8 @@ struct event_base;
 struct dns_ctx;
 struct htable;
 struct route;
+struct chk;
+struct policy;
 struct daemon;
 struct smtpd_tls;
 
@@ -24,6 +26,8 @@ struct smtpd_server {
 	bool peername_lookup;   /* smtpd_peername_lookup */
 	struct route *route;
 	struct smtpd_tls *tls;     /* smtpd_tls.c; never NULL */
+	struct chk *chk;       /* the restriction chain */
+	struct policy *policy; /* check_policy_service client */
 	struct htable *per_client; /* client address -> open sessions */
 	struct event *listeners[64];
 	size_t nlisteners;

@@ -32,6 +32,7 @@ void squeue_init(struct squeue *q)
 	q->id[0] = '\0';
 	q->written = 0;
 	q->write_error = false;
+	q->hold = false;
 }
 
 void squeue_abort(struct squeue *q)
@@ -202,6 +203,8 @@ int squeue_commit_start(struct squeue *q, const char *msgid, const struct squeue
 	struct ipc_out o;
 	ipc_out_init(&o, PROTO_COMMIT);
 	ipc_add_u64(&o, T_SIZE, q->written);
+	if (q->hold)
+		ipc_add_str(&o, T_ACTION, "hold");
 	if (msgid && *msgid)
 		ipc_add_str(&o, T_MSGID, msgid);
 	for (size_t i = 0; i < n; i++) {

@@ -18,6 +18,7 @@ struct squeue {
 	char id[64];  /* queue id from NEW_OK */
 	uint64_t written;
 	bool write_error;
+	bool hold; /* COMMIT asks qmgr to put the message on hold (HOLD action) */
 };
 
 struct squeue_env {

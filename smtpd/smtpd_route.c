@@ -42,6 +42,7 @@ enum rop {
 	OP_DEFER,
 	OP_PERMIT_TLS_CLIENTCERTS,
 	OP_PERMIT_TLS_ALL_CLIENTCERTS,
+	OP_OTHER, /* evaluated by smtpd_check.c; here a temporary failure */
 };
 
 struct restr {
@@ -274,11 +275,9 @@ static void restr_init(struct restr *r, struct cfg *cfg, const char *param)
 		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
 			if (strcasecmp(items[i], known[k].name) == 0)
 				break;
-		/* Refuse to run rather than guess: a restriction we skipped
-		 * could be the one that keeps the server from relaying. */
-		if (k == sizeof(known) / sizeof(known[0]))
-			log_fatal("%s: restriction \"%s\" is not supported yet", param, items[i]);
-		r->ops[r->n++] = known[k].op;
+		/* smtpd evaluates the full lists in smtpd_check.c; this
+		 * subset never guesses: anything else fails temporarily. */
+		r->ops[r->n++] = k == sizeof(known) / sizeof(known[0]) ? OP_OTHER : known[k].op;
 	}
 	strlist_free(items);
 }
@@ -545,6 +544,7 @@ static int run_restr(struct route *r, const struct restr *rs, const struct smtp_
 			         c->addr);
 			return -1;
 		case OP_DEFER:
+		case OP_OTHER:
 			snprintf(reply, len, "450 4.7.1 <%s>: Recipient address rejected: Access denied",
 			         c->addr);
 			return -1;
@@ -559,7 +559,8 @@ static int local_known(struct route *r, const struct dest *d)
 	char key[2 * SMTP_ADDR_MAX + 2];
 	size_t ll = strlen(d->local);
 	size_t base = access_ext_split(d->local, ll, r->delimiters, NULL);
-	if (strcmp(d->local, "postmaster") == 0 && d->domain[0] == '\0')
+	/* As Postfix: the postmaster of a local domain always exists. */
+	if (strcmp(d->local, "postmaster") == 0)
 		return 1;
 	for (size_t m = 0; m < r->nlrmaps; m++) {
 		struct map *mp = r->lrmaps[m];
@@ -626,4 +627,33 @@ enum route_verdict route_vrfy(struct route *r, const struct smtp_cmd *c, char *r
 	struct dest d;
 	classify(r, c, &d);
 	return local_check(r, c, &d, reply, replylen);
+}
+
+int route_auth_dest(struct route *r, const struct smtp_cmd *c, bool *local)
+{
+	struct dest d;
+	classify(r, c, &d);
+	if (local)
+		*local = d.is_local == 1 && !d.routed;
+	if (d.is_local < 0 || d.is_relay < 0)
+		return -1;
+	return auth_dest(&d) ? 1 : 0;
+}
+
+enum route_verdict route_unlisted(struct route *r, const struct smtp_cmd *c, bool force,
+                                  char *reply, size_t replylen)
+{
+	struct dest d;
+	classify(r, c, &d);
+	bool save = r->lr_check;
+	if (force)
+		r->lr_check = r->nlrmaps > 0;
+	enum route_verdict v = local_check(r, c, &d, reply, replylen);
+	r->lr_check = save;
+	return v;
+}
+
+bool route_unlisted_default(const struct route *r)
+{
+	return r->lr_check;
 }

@@ -48,4 +48,16 @@ enum route_verdict route_rcpt(struct route *r, const struct smtp_cmd *c,
 enum route_verdict route_vrfy(struct route *r, const struct smtp_cmd *c,
                               char *reply, size_t replylen);
 
+/* 1: c->addr is an authorized destination (ours or relay_domains, no
+ * routing operator in the local part), 0: not, -1: a table failed.
+ * *local (if not NULL) is set when the address is one of ours. */
+int route_auth_dest(struct route *r, const struct smtp_cmd *c, bool *local);
+
+/* reject_unlisted_recipient: the local_recipient_maps check (force: even
+ * when smtpd_reject_unlisted_recipient = no). */
+enum route_verdict route_unlisted(struct route *r, const struct smtp_cmd *c, bool force,
+                                  char *reply, size_t replylen);
+/* smtpd_reject_unlisted_recipient = yes and local_recipient_maps set. */
+bool route_unlisted_default(const struct route *r);
+
 #endif

@@ -28,6 +28,8 @@
 #include "netaddr.h"
 #include "proto.h"
 #include "smtpd.h"
+#include "smtpd_anvil.h"
+#include "smtpd_check.h"
 #include "smtpd_cmd.h"
 #include "smtpd_data.h"
 #include "smtpd_dns.h"
@@ -46,7 +48,10 @@
 #define OUTPUT_MAX (256 * 1024)
 
 /* S_QWAIT: waiting for qmgr's answer; input stays buffered meanwhile. */
-enum sstate { S_DNS, S_CMD, S_SKIPLINE, S_DATA, S_BDAT, S_QWAIT, S_CLOSING };
+/* S_CHECK: the restriction chain waits for a policy server or DNS. */
+enum sstate { S_DNS, S_CMD, S_SKIPLINE, S_DATA, S_BDAT, S_QWAIT, S_CHECK, S_CLOSING };
+/* What to finish when the restriction chain answers. */
+enum cwait { CW_CONNECT, CW_HELO, CW_MAIL, CW_RCPT, CW_DATA, CW_EOD };
 enum qwait { QW_NEW, QW_COMMIT };
 
 /* How long qmgr may take to answer one record. */
@@ -102,6 +107,16 @@ struct session {
 	bool bdat_last, bdat_started;
 	const char *bdat_err; /* reply after the chunk is read, chunk discarded */
 	char bdat_errbuf[256];
+
+	/* Restriction chain. */
+	struct chk_txn *chk;
+	enum cwait cwait;
+	struct smtp_cmd ccmd; /* the command that waits for the chain */
+	bool cbdat;
+	char deny[CHK_REPLY_MAX]; /* client rejected at connect (delay_reject = no) */
+	char instance[32];
+	char laddr[64], lport[8]; /* our end of the connection */
+	bool anvil_counted; /* qmgr's anvil counts this connection */
 };
 
 static void process(struct session *s);
@@ -155,6 +170,9 @@ static void session_free(struct session *s)
 		log_info("disconnect from %s[%s]%s", s->name, s->addr, sb.s);
 	sb_free(&sb);
 	qwait_cancel(s);
+	chk_txn_free(s->chk);
+	if (s->anvil_counted)
+		smtpd_anvil_disconnect(s->addr);
 	squeue_abort(&s->q);
 	if (s->data_open)
 		sdata_free(&s->data);
@@ -297,6 +315,8 @@ static void qwait_cancel(struct session *s)
 
 static void reset_transaction(struct session *s)
 {
+	if (s->chk)
+		chk_txn_reset(s->chk);
 	qwait_cancel(s);
 	squeue_abort(&s->q);
 	if (s->data_open) {
@@ -448,12 +468,98 @@ static void do_starttls(struct session *s)
 	}
 }
 
+/* What the restriction chain may know about this session now. */
+static void fill_input(struct session *s, struct chk_input *in, const struct smtp_cmd *rc,
+                       enum smtp_verb v)
+{
+	memset(in, 0, sizeof(*in));
+	in->client_addr = s->addr;
+	in->client_name = s->name;
+	in->reverse_name = s->name;
+	in->client_port = s->port;
+	in->client = &s->client;
+	in->server_addr = s->laddr;
+	in->server_port = s->lport;
+	in->helo = s->helo;
+	in->esmtp = s->esmtp;
+	in->sender = s->mail ? s->sender : NULL;
+	if (rc != NULL) {
+		in->recipient = rc->addr;
+		in->recipient_ext = rc->addr_ext;
+		in->rcpt_cmd = rc;
+	} else if (v == SMTP_DATA && s->nrcpt == 1) {
+		in->recipient = s->rcpts[0].addr;
+	}
+	in->nrcpt = (unsigned)s->nrcpt;
+	in->queue_id = s->q.sock >= 0 ? s->q.id : "";
+	in->size = s->size_hint;
+	in->service = s->srv->service;
+	in->instance = s->instance;
+	in->tls = &s->tls;
+	in->sasl = &s->sasl;
+	/* Commands sent ahead where no pipelining is allowed. */
+	in->pipelined = s->bev && evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 &&
+	                (!s->esmtp || v == SMTP_DATA || v == SMTP_HELO || v == SMTP_EHLO);
+}
+
+static void checked(void *ctx, enum chk_verdict v, const char *rep);
+
+/* A restriction's reply; 421 ends the session, as Postfix. */
+static void check_reply(struct session *s, const char *rep)
+{
+	if (strncmp(rep, "421", 3) == 0) {
+		out_line(s, rep);
+		s->counts[s->last_verb][1]++;
+		close_after_reply(s);
+		return;
+	}
+	reply(s, "%s", rep);
+}
+
+/* Run the chain for stage; false when it waits (the command finishes
+ * in checked()), else *v and *rep hold the answer. */
+static bool run_check(struct session *s, enum chk_stage st, const char *cmd, enum cwait w,
+                      const struct smtp_cmd *c, struct chk_input *in, enum chk_verdict *v,
+                      const char **rep)
+{
+	if (c != NULL)
+		s->ccmd = *c;
+	s->cwait = w;
+	*v = chk_check(s->srv->chk, s->chk, st, cmd, in, checked, s, rep);
+	if (*v == CHK_PENDING) {
+		s->state = S_CHECK;
+		return false;
+	}
+	return true;
+}
+
+static void helo_checked(struct session *s, enum chk_verdict v, const char *rep);
+
 static void do_ehlo(struct session *s, const struct smtp_cmd *c)
 {
-	struct smtpd_server *srv = s->srv;
 	reset_transaction(s);
 	smtp_printable(s->helo, sizeof(s->helo), c->arg, c->arglen);
 	s->esmtp = c->verb == SMTP_EHLO;
+	if (!chk_delay_reject(s->srv->chk) && !chk_stage_empty(s->srv->chk, CHK_HELO)) {
+		struct chk_input in;
+		enum chk_verdict v;
+		const char *rep;
+		fill_input(s, &in, NULL, c->verb);
+		if (run_check(s, CHK_HELO, s->esmtp ? "EHLO" : "HELO", CW_HELO, c, &in, &v, &rep))
+			helo_checked(s, v, rep);
+		return;
+	}
+	helo_checked(s, CHK_DUNNO, NULL);
+}
+
+static void helo_checked(struct session *s, enum chk_verdict v, const char *rep)
+{
+	struct smtpd_server *srv = s->srv;
+	if (v == CHK_REJECT || v == CHK_DEFER) {
+		s->helo[0] = '\0';
+		check_reply(s, rep);
+		return;
+	}
 	if (!s->esmtp) {
 		reply(s, "250 %s", srv->myhostname);
 		return;
@@ -499,6 +605,8 @@ static void do_ehlo(struct session *s, const struct smtp_cmd *c)
 		s->counts[s->last_verb][0]++, s->counts[s->last_verb][1]++;
 }
 
+static void mail_checked(struct session *s, enum chk_verdict v, const char *rep);
+
 static void do_mail(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtpd_server *srv = s->srv;
@@ -518,9 +626,37 @@ static void do_mail(struct session *s, const struct smtp_cmd *c)
 		reply(s, "555 5.5.4 Unsupported option: SMTPUTF8");
 		return;
 	}
+	s->ccmd = *c;
 	if (c->has_size && srv->size_limit && c->size > srv->size_limit) {
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		log_reject(s, "MAIL", "552 5.3.4 Message size exceeds fixed limit", NULL);
+		return;
+	}
+	chk_txn_reset(s->chk);
+	const char *lim = smtpd_anvil_event(srv, LIMIT_MESSAGE, s->name, s->addr, &s->client, NULL);
+	if (lim != NULL) {
+		reply(s, "%s", lim);
+		return;
+	}
+	if (!chk_delay_reject(srv->chk) && !chk_stage_empty(srv->chk, CHK_SENDER)) {
+		struct chk_input in;
+		enum chk_verdict v;
+		const char *rep;
+		fill_input(s, &in, NULL, SMTP_MAIL);
+		in.sender = c->addr;
+		in.size = c->has_size ? c->size : 0;
+		if (run_check(s, CHK_SENDER, "MAIL", CW_MAIL, c, &in, &v, &rep))
+			mail_checked(s, v, rep);
+		return;
+	}
+	mail_checked(s, CHK_DUNNO, NULL);
+}
+
+static void mail_checked(struct session *s, enum chk_verdict v, const char *rep)
+{
+	const struct smtp_cmd *c = &s->ccmd;
+	if (v == CHK_REJECT || v == CHK_DEFER) {
+		check_reply(s, rep);
 		return;
 	}
 	s->mail = true;
@@ -579,11 +715,11 @@ static void add_rcpt(struct session *s, struct squeue_rcpt *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static void rcpt_checked(struct session *s, enum chk_verdict v, const char *crep);
+
 static void do_rcpt(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtpd_server *srv = s->srv;
-	char rep[SMTP_ADDR_MAX + 200];
-	bool local;
 	if (!s->mail) {
 		reply(s, "503 5.5.1 Error: need MAIL command");
 		return;
@@ -597,10 +733,26 @@ static void do_rcpt(struct session *s, const struct smtp_cmd *c)
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	route_set_tls(srv->route, &s->tls);
-	if (route_rcpt(srv->route, c, &s->client, &local, rep, sizeof(rep)) != ROUTE_ACCEPT) {
-		reply(s, "%s", rep);
-		log_reject(s, "RCPT", rep, c->addr_ext);
+	const char *lim = smtpd_anvil_event(srv, LIMIT_RCPT, s->name, s->addr, &s->client, NULL);
+	if (lim != NULL) {
+		reply(s, "%s", lim);
+		return;
+	}
+	struct chk_input in;
+	enum chk_verdict v;
+	const char *crep;
+	fill_input(s, &in, c, SMTP_RCPT);
+	if (run_check(s, CHK_RCPT, "RCPT", CW_RCPT, c, &in, &v, &crep))
+		rcpt_checked(s, v, crep);
+}
+
+static void rcpt_checked(struct session *s, enum chk_verdict v, const char *crep)
+{
+	struct smtpd_server *srv = s->srv;
+	const struct smtp_cmd *c = &s->ccmd;
+	char rep[SMTP_ADDR_MAX + 200];
+	if (v == CHK_REJECT || v == CHK_DEFER) {
+		check_reply(s, crep); /* the chain logged it */
 		return;
 	}
 	struct squeue_rcpt r = {0};
@@ -669,6 +821,10 @@ static void start_content(struct session *s, bool dot_mode)
 {
 	struct strbuf h;
 	sb_init(&h, 0);
+	/* PREPEND actions go above our Received: header, as Postfix's. */
+	const struct chk_actions *act = chk_txn_actions(s->chk);
+	for (char **p = act->prepend; p && *p; p++)
+		sb_printf(&h, "%s\n", *p);
 	received_header(s, &h);
 	uint64_t limit = s->srv->size_limit;
 	if (limit) /* qmgr counts the Received: header too */
@@ -689,9 +845,10 @@ static void flush_content(struct session *s, bool all)
 }
 
 /* End of DATA or BDAT LAST: commit, answer. */
+static void eod_checked(struct session *s, enum chk_verdict v, const char *crep);
+
 static void finish_content(struct session *s, const char *what, bool bdat)
 {
-	char rep[300];
 	sdata_finish(&s->data);
 	flush_content(s, true);
 	if (s->data.too_big) {
@@ -700,6 +857,66 @@ static void finish_content(struct session *s, const char *what, bool bdat)
 		reset_transaction(s);
 		return;
 	}
+	s->cbdat = bdat;
+	if (!chk_stage_empty(s->srv->chk, CHK_EOD)) {
+		struct chk_input in;
+		enum chk_verdict v;
+		const char *crep;
+		fill_input(s, &in, NULL, SMTP_DATA);
+		in.size = s->data.size;
+		if (run_check(s, CHK_EOD, "END-OF-MESSAGE", CW_EOD, NULL, &in, &v, &crep))
+			eod_checked(s, v, crep);
+		return;
+	}
+	eod_checked(s, CHK_DUNNO, NULL);
+}
+
+/* REDIRECT replaces the recipients, BCC adds one (access(5) actions). */
+static void apply_actions(struct session *s)
+{
+	const struct chk_actions *a = chk_txn_actions(s->chk);
+	if (a->redirect[0]) {
+		for (size_t i = 0; i < s->nrcpt; i++) {
+			free(s->rcpts[i].addr);
+			free(s->rcpts[i].orcpt);
+		}
+		s->nrcpt = 0;
+		struct squeue_rcpt r = {.addr = xstrdup(a->redirect)};
+		add_rcpt(s, &r);
+	}
+	for (char **b = a->bcc; b && *b; b++) {
+		struct squeue_rcpt r = {.addr = xstrdup(*b)};
+		add_rcpt(s, &r);
+	}
+	s->q.hold = a->hold;
+	if (a->filter[0])
+		log_warn("%s: FILTER %s action: content filters are not supported yet; the "
+		         "message is queued normally", s->q.id, a->filter);
+}
+
+static void eod_checked(struct session *s, enum chk_verdict v, const char *crep)
+{
+	char rep[300];
+	bool bdat = s->cbdat;
+	if (v == CHK_REJECT || v == CHK_DEFER) {
+		check_reply(s, crep);
+		reset_transaction(s);
+		return;
+	}
+	if (chk_txn_actions(s->chk)->discard) {
+		/* claim delivery, keep nothing (logged at the DISCARD) */
+		char id[64];
+		snprintf(id, sizeof(id), "%s", s->q.id);
+		squeue_abort(&s->q);
+		if (bdat)
+			reply(s, "250 2.0.0 Ok: %llu bytes queued as %s",
+			      (unsigned long long)s->bdat_total, id);
+		else
+			reply(s, "250 2.0.0 Ok: queued as %s", id);
+		reset_transaction(s);
+		return;
+	}
+	apply_actions(s);
 	const char *msgid = sdata_msgid(&s->data);
 	if (*msgid)
 		log_info("%s: message-id=%s", s->q.id, msgid);
@@ -758,6 +975,8 @@ static void on_qmgr(evutil_socket_t fd, short what, void *arg)
 		process(s);
 }
 
+static void data_checked(struct session *s, enum chk_verdict v, const char *rep);
+
 static void do_data(struct session *s)
 {
 	/* As Postfix: "need RCPT" outside a transaction, "no valid
@@ -772,6 +991,24 @@ static void do_data(struct session *s)
 	}
 	if (s->nrcpt == 0) {
 		reply(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	if (!chk_stage_empty(s->srv->chk, CHK_DATA)) {
+		struct chk_input in;
+		enum chk_verdict v;
+		const char *rep;
+		fill_input(s, &in, NULL, SMTP_DATA);
+		if (run_check(s, CHK_DATA, "DATA", CW_DATA, NULL, &in, &v, &rep))
+			data_checked(s, v, rep);
+		return;
+	}
+	data_checked(s, CHK_DUNNO, NULL);
+}
+
+static void data_checked(struct session *s, enum chk_verdict v, const char *rep)
+{
+	if (v == CHK_REJECT || v == CHK_DEFER) {
+		check_reply(s, rep);
 		return;
 	}
 	start_content(s, true);
@@ -852,6 +1089,10 @@ static void command(struct session *s, const char *line, size_t len)
 			return;
 		}
 		reply(s, "%s", c.err); /* Postfix logs no reject line for syntax */
+		return;
+	}
+	if (s->deny[0] && c.verb != SMTP_QUIT) {
+		reply(s, "503 5.7.0 Error: access denied for %s[%s]", s->name, s->addr);
 		return;
 	}
 	switch (c.verb) {
@@ -960,7 +1201,8 @@ static void process(struct session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	char line[SMTP_LINE_MAX + 3];
-	while (!s->paused && s->state != S_CLOSING && s->state != S_DNS && s->state != S_QWAIT) {
+	while (!s->paused && s->state != S_CLOSING && s->state != S_DNS && s->state != S_QWAIT &&
+	       s->state != S_CHECK) {
 		in = bufferevent_get_input(s->bev); /* STARTTLS replaces s->bev */
 		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUTPUT_MAX) {
 			s->out_blocked = true;
@@ -1059,6 +1301,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	session_free(s);
 }
 
+static void connect_checked(struct session *s, enum chk_verdict v, const char *rep);
+
 static void greet(struct session *s)
 {
 	struct smtpd_server *srv = s->srv;
@@ -1080,6 +1324,7 @@ static void greet(struct session *s)
 	}
 	if (srv->conn_limit <= 0 || route_limit_exempt(srv->route, &s->client))
 		smtpd_client_count(srv, s->addr, NULL);
+	s->chk = chk_txn_new();
 	if (tls_set(s)->wrapper) { /* smtpd_tls_wrappermode: TLS before the banner */
 		s->tls_wrap = true;
 		if (!tls_begin(s)) {
@@ -1095,13 +1340,75 @@ static void greet(struct session *s)
 static void greet_banner(struct session *s)
 {
 	struct smtpd_server *srv = s->srv;
+	const char *lim = smtpd_anvil_event(srv, LIMIT_CONNECT, s->name, s->addr, &s->client,
+	                                    &s->anvil_counted);
+	if (lim != NULL) {
+		out_line(s, lim);
+		s->state = S_CMD;
+		close_after_reply(s);
+		return;
+	}
+	static unsigned long serial;
+	snprintf(s->instance, sizeof(s->instance), "%lx.%lx", (unsigned long)time(NULL), ++serial);
+	if (!chk_delay_reject(srv->chk) && !chk_stage_empty(srv->chk, CHK_CLIENT)) {
+		struct chk_input in;
+		enum chk_verdict v;
+		const char *rep;
+		fill_input(s, &in, NULL, SMTP_UNKNOWN);
+		if (run_check(s, CHK_CLIENT, "CONNECT", CW_CONNECT, NULL, &in, &v, &rep))
+			connect_checked(s, v, rep);
+		return;
+	}
+	connect_checked(s, CHK_DUNNO, NULL);
+}
+
+static void connect_checked(struct session *s, enum chk_verdict v, const char *rep)
+{
+	struct smtpd_server *srv = s->srv;
 	s->state = S_CMD;
 	char b[1024];
-	snprintf(b, sizeof(b), "220 %s", srv->banner);
+	if (v == CHK_REJECT || v == CHK_DEFER) {
+		/* as Postfix: the reject instead of the greeting, then every
+		 * command but QUIT, NOOP and RSET is refused */
+		snprintf(s->deny, sizeof(s->deny), "%s", rep);
+		snprintf(b, sizeof(b), "%s", rep);
+	} else {
+		snprintf(b, sizeof(b), "220 %s", srv->banner);
+	}
 	out_line(s, b);
 	struct timeval tv = {srv->timeout, 0};
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static void checked(void *ctx, enum chk_verdict v, const char *rep)
+{
+	struct session *s = ctx;
+	if (s->state != S_CHECK)
+		return; /* the session is closing (timeout, shutdown) */
+	s->state = S_CMD;
+	switch (s->cwait) {
+	case CW_CONNECT:
+		connect_checked(s, v, rep);
+		return;
+	case CW_HELO:
+		helo_checked(s, v, rep);
+		break;
+	case CW_MAIL:
+		mail_checked(s, v, rep);
+		break;
+	case CW_RCPT:
+		rcpt_checked(s, v, rep);
+		break;
+	case CW_DATA:
+		data_checked(s, v, rep);
+		break;
+	case CW_EOD:
+		eod_checked(s, v, rep);
+		break;
+	}
+	if (s->state == S_CMD)
+		process(s);
 }
 
 /* The client's name is known (or not): greet. */
@@ -1140,6 +1447,23 @@ void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa, 
 	snprintf(s->rfc_addr, sizeof(s->rfc_addr), "%s%s",
 	         s->client.family == AF_INET6 ? "IPv6:" : "", a);
 	snprintf(s->port, sizeof(s->port), "%u", port);
+	struct sockaddr_storage ls;
+	socklen_t lslen = sizeof(ls);
+	if (getsockname(fd, (struct sockaddr *)&ls, &lslen) == 0) {
+		char la[INET6_ADDRSTRLEN] = "";
+		unsigned lp = 0;
+		if (ls.ss_family == AF_INET) {
+			const struct sockaddr_in *in = (const void *)&ls;
+			inet_ntop(AF_INET, &in->sin_addr, la, sizeof(la));
+			lp = ntohs(in->sin_port);
+		} else if (ls.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const void *)&ls;
+			inet_ntop(AF_INET6, &in6->sin6_addr, la, sizeof(la));
+			lp = ntohs(in6->sin6_port);
+		}
+		snprintf(s->laddr, sizeof(s->laddr), "%s", la);
+		snprintf(s->lport, sizeof(s->lport), "%u", lp);
+	}
 	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
 		log_warn("cannot create a session for %s", s->addr);

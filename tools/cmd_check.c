@@ -20,6 +20,7 @@
 #include "dns.h"
 #include "map.h"
 #include "mastercf.h"
+#include "restrlint.h"
 #include "strbuf.h"
 #include "strlist.h"
 #include "xalloc.h"
@@ -295,6 +296,40 @@ static void check_main(struct checker *k, const struct cfguse *u)
 	}
 }
 
+static void lint_warn(void *ctx, const char *msg)
+{
+	struct checker *k = ctx;
+	diag_report(&k->diag, k->file, k->line, DIAG_WARNING, "%s", msg);
+}
+
+/* Dangerous restriction lists: main.cf, then each smtpd service with its
+ * -o settings. */
+static void check_restrictions(struct checker *k, const char *dir, const struct mastercf *m)
+{
+	k->file = k->mainpath;
+	k->line = 0;
+	restr_lint(k->c, lint_warn, k);
+	for (size_t i = 0; m && i < m->nservices; i++) {
+		const struct mcf_service *s = &m->services[i];
+		bool restr = false;
+		for (size_t j = 0; j < s->noverrides; j++)
+			if (strstr(s->overrides[j].name, "restriction") != NULL ||
+			    strcmp(s->overrides[j].name, "smtpd_delay_reject") == 0)
+				restr = true;
+		if (s->superseded || !restr || strstr(s->command, "smtpd") == NULL)
+			continue;
+		struct cfg *c = cfg_load(dir, NULL, false);
+		if (c == NULL)
+			continue;
+		for (size_t j = 0; j < s->noverrides; j++)
+			cfg_set(c, s->overrides[j].name, s->overrides[j].value, s->file, s->line);
+		k->file = s->file;
+		k->line = s->line;
+		restr_lint(c, lint_warn, k);
+		cfg_free(c);
+	}
+}
+
 static void check_master(struct checker *k, const struct cfguse *u,
                          const struct mastercf *m)
 {
@@ -396,6 +431,7 @@ int cmd_check(int argc, char **argv)
 	check_main(&k, u);
 	if (m != NULL)
 		check_master(&k, u, m);
+	check_restrictions(&k, dir, m);
 	if (k.summary) {
 		summarize_defaults(&k);
 		print_summary(&k);

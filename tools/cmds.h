@@ -21,6 +21,7 @@ int cmd_queue(int argc, char **argv);
 int cmd_super(int argc, char **argv);
 /* cmd_dns.c */
 int cmd_dns(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /* Shared by the verbs: print usage text and return 2. */
 int cmd_usage(const char *text);

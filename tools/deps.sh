@@ -10,7 +10,7 @@ libpcre2-dev libsasl2-dev libsasl2-modules libcmocka-dev
 postfix postfix-pcre swaks python3 openssl procps iproute2"
 PKGS_TLS="testssl.sh"
 PKGS_SASL=""
-PKGS_RESTRICT=""
+PKGS_RESTRICT="postgrey postfix-policyd-spf-python"
 PKGS_DNS="libunbound-dev unbound ldnsutils"
 PKGS_RELAY=""
 PKGS_PIPELINE=""

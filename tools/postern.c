@@ -31,6 +31,7 @@ static const struct {
 	{"queue", cmd_queue, "list or flush the queue (like postqueue/mailq)"},
 	{"super", cmd_super, "delete, hold, release, requeue messages (like postsuper)"},
 	{"dns", cmd_dns, "look up a name with postern's resolver (A MX TXT PTR TLSA nexthop ...)"},
+	{"probe", cmd_probe, "run the restriction chain for an imagined client and mail"},
 };
 
 /*
