@@ -1213,7 +1213,9 @@ static enum res exec(struct chk_run *r, const struct item *it)
 	case OP_PERMIT_TLS_ALL_CLIENTCERTS:
 		return in->tls && in->tls->active && in->tls->cert_verified ? R_OK : R_DUNNO;
 	case OP_PERMIT_TLS_CLIENTCERTS: {
-		if (!in->tls || !in->tls->active || !in->tls->cert_verified || c->relay_certs == NULL)
+		/* a listed fingerprint needs no CA: self-signed client certificates
+		 * are the usual case (Postfix checks presence, not trust) */
+		if (!in->tls || !in->tls->active || !in->tls->cert_present || c->relay_certs == NULL)
 			return R_DUNNO;
 		const char *v;
 		const char *keys[2] = {in->tls->cert_fpt, in->tls->pkey_fpt};
