@@ -15,6 +15,7 @@ struct evdns_base;
 struct htable;
 struct route;
 struct daemon;
+struct smtpd_sasl;
 
 struct smtpd_server {
 	struct daemon *d;
@@ -37,6 +38,7 @@ struct smtpd_server {
 	long rcpt_limit, timeout, hard_errors, soft_errors, error_sleep;
 	long conn_limit, maxproc;
 	char **discard_ehlo; /* EHLO keywords not to announce, upper case */
+	struct smtpd_sasl *sasl; /* NULL: smtpd_sasl_auth_enable = no */
 };
 
 /* Session accounting, called by smtpd_session.c. */
