@@ -229,8 +229,14 @@ static void on_step(void *arg, enum sasl_status st, const unsigned char *data, s
 		return;
 	case SASL_ST_FAIL:
 	case SASL_ST_TEMP:
-		if (text && strncmp(text, "user=", 5) == 0) /* never happens; keep logs clean */
-			text += 5;
+		if (data && len > 0) {
+			size_t n = len < sizeof(x->user) - 1 ? len : sizeof(x->user) - 1;
+			memcpy(x->user, data, n);
+			x->user[n] = '\0';
+			for (char *u = x->user; *u; u++)
+				if (*u < 33 || *u > 126)
+					*u = '?';
+		}
 		fail_logged(x, st == SASL_ST_TEMP, text && *text ? text : "(reason unavailable)");
 		return;
 	}

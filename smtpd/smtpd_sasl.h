@@ -20,7 +20,8 @@ struct event_base;
 enum sasl_status {
 	SASL_ST_MORE, /* data: the challenge (raw bytes) */
 	SASL_ST_OK,   /* text: the authenticated user name */
-	SASL_ST_FAIL, /* text: the reason (for 535 and the log) */
+	SASL_ST_FAIL, /* text: the reason (for 535 and the log); data: the
+	               * user name the backend saw, if it says */
 	SASL_ST_TEMP, /* text: the reason (for 454) */
 };
 typedef void sasl_step_fn(void *arg, enum sasl_status st, const unsigned char *data,

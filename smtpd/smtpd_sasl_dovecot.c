@@ -265,8 +265,10 @@ static bool handle_line(struct dv_server *s, struct dv_line *l)
 	}
 	if (strcmp(l->cmd, "FAIL") == 0) {
 		const char *r = dv_arg(l, "reason");
+		const char *u = dv_arg(l, "user");
 		bool temp = dv_arg(l, "temp") != NULL;
-		x_report(x, temp ? SASL_ST_TEMP : SASL_ST_FAIL, NULL, 0, r ? r : "");
+		x_report(x, temp ? SASL_ST_TEMP : SASL_ST_FAIL, (const unsigned char *)u,
+		         u ? strlen(u) : 0, r ? r : "");
 		return true;
 	}
 	return true;
@@ -395,17 +397,28 @@ static void *dv_init(struct cfg *cfg, struct event_base *base)
 	return s;
 }
 
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
 /* Right after the privilege drop, before clients: connect and wait (at
  * most 5 s) for the handshake, so the first EHLO knows the mechanisms. */
 static void dv_after_drop(void *server)
 {
 	struct dv_server *s = server;
 	dv_connect(s);
+	/* A tick so that each pass of the loop returns (no loopexit: it
+	 * would linger and end smtpd's main loop). */
+	struct event *tick = evtimer_new(s->base, on_tick, NULL);
 	for (int i = 0; i < 500 && s->st == DV_CONNECTING; i++) {
 		struct timeval tv = {0, 10000};
-		event_base_loopexit(s->base, &tv);
+		evtimer_add(tick, &tv);
 		event_base_loop(s->base, EVLOOP_ONCE);
 	}
+	event_free(tick);
 	if (s->st != DV_READY)
 		log_warn("SASL: no mechanisms from %s yet: AUTH is not offered until it answers",
 		         s->path);
