@@ -183,8 +183,9 @@ static void fail_logged(struct smtpd_sasl_sess *x, bool temp, const char *reason
 	for (i = 0; reason[i] && i + 1 < sizeof(shown); i++)
 		shown[i] = reason[i] >= 32 && reason[i] < 127 ? reason[i] : '?';
 	shown[i] = '\0';
+	/* Postfix 3.7 says "(unavailable)" when the user is not known. */
 	log_warn("%s[%s]: SASL %s authentication failed: %s, sasl_username=%s", x->peer->name,
-	         x->peer->addr, x->mech, shown, x->user);
+	         x->peer->addr, x->mech, shown, x->user[0] ? x->user : "(unavailable)");
 	if (temp)
 		snprintf(rep, sizeof(rep), "454 4.7.0 Temporary authentication failure: %s", shown);
 	else
@@ -266,7 +267,7 @@ void smtpd_sasl_auth(struct smtpd_sasl_sess *x, bool tls, const char *arg, size_
 	}
 	if (a.has_init && !sasl_b64_decode(a.init, a.initlen, buf, sizeof(buf), &n)) {
 		log_warn("%s[%s]: SASL %s authentication failed: Invalid base64 data in initial "
-		         "response, sasl_username=",
+		         "response, sasl_username=(unavailable)",
 		         x->peer->name, x->peer->addr, x->mech);
 		x->fn(x->arg, SASL_OUT_ERROR, "501 5.5.2 Invalid base64 data in initial response");
 		return;
@@ -302,7 +303,7 @@ void smtpd_sasl_line(struct smtpd_sasl_sess *x, const char *line, size_t len, bo
 	if (!sasl_b64_decode(line, len, buf, cap, &n)) {
 		free(buf);
 		log_warn("%s[%s]: SASL %s authentication failed: Invalid base64 data in continued "
-		         "response, sasl_username=",
+		         "response, sasl_username=(unavailable)",
 		         x->peer->name, x->peer->addr, x->mech);
 		finish(x, SASL_OUT_ERROR, "501 5.5.2 Invalid base64 data in continued response");
 		return;

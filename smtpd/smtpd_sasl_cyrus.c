@@ -172,7 +172,14 @@ static void cy_report(struct cy_x *x, int rc, const char *out, unsigned outlen,
 	char reason[256];
 	snprintf(reason, sizeof(reason), "%s", sasl_errstring(rc, NULL, NULL));
 	bool temp = rc == SASL_TRYAGAIN || rc == SASL_UNAVAIL;
-	fn(arg, temp ? SASL_ST_TEMP : SASL_ST_FAIL, NULL, 0, reason);
+	/* The name the client tried, when libsasl2 got that far (for the
+	 * log line, as Postfix). */
+	const void *user = NULL;
+	char name[256] = "";
+	if (sasl_getprop(x->conn, SASL_USERNAME, &user) == SASL_OK && user != NULL)
+		snprintf(name, sizeof(name), "%s", (const char *)user);
+	fn(arg, temp ? SASL_ST_TEMP : SASL_ST_FAIL, (const unsigned char *)name, strlen(name),
+	   reason);
 }
 
 static void cy_start(void *vx, const char *mech, const unsigned char *init, size_t initlen,
