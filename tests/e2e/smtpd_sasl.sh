@@ -305,7 +305,32 @@ c.quit()
 th.join()
 ok(res.get("bad", (0,))[0] == 535, "dovecot: wrong password gets 535", res)
 ok(t_good < res.get("bad_t", 0), "dovecot: a slow failure does not stall another session", (t_good - t0, res.get("bad_t", 0) - t0))
+# A client that leaves while its request waits at Dovecot: the late
+# answer finds no session, and smtpd goes on.
+c = socket.create_connection(("127.0.0.1", port), timeout=10)
+c.recv(1000)
+c.sendall(b"EHLO x\r\nAUTH PLAIN " + base64.b64encode(b"\0carol\0wrong") + b"\r\n")
+time.sleep(0.3)
+c.close()
+time.sleep(2.5)
+s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+s.ehlo()
+code, _ = s.login("carol", "s3cret")
+ok(code == 235, "dovecot: after a client left mid-request, the next login works", code)
+s.quit()
 PY
+	# Dovecot goes away: AUTH gets 454, EHLO still offers the mechanisms.
+	# Its auth process serves our open connection until it exits too.
+	kids=$(ps --ppid "$dvpid" -o pid= | tr -d ' ')
+	kill "$dvpid" $kids 2>/dev/null
+	for p in $dvpid $kids; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	done
+	dvpid=""
+	o=$(sw "$P3" --auth PLAIN --auth-user carol --auth-password s3cret --quit-after AUTH)
+	pt_check "dovecot gone: 454 4.7.0 Temporary authentication failure" \
+		grep -q "454 4.7.0 Temporary authentication failure" <<<"$o"
+	pt_check "... and EHLO still offers AUTH" grep -q "250-AUTH PLAIN LOGIN" <<<"$o"
 else
 	pt_skip "dovecot auth service did not start ($(cat "$dv/start.err" 2>/dev/null))"
 fi
