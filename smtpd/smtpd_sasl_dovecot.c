@@ -138,8 +138,15 @@ static void dv_drop(struct dv_server *s, const char *why)
 	s->st = DV_DOWN;
 	/* Every request in flight fails (as Postfix words it; fail2ban's
 	 * filter leaves these alone). */
-	while (s->reqs)
-		x_report(s->reqs, SASL_ST_TEMP, NULL, 0, "Connection lost to authentication server");
+	struct dv_x *l = s->reqs;
+	s->reqs = NULL; /* requests made from inside the reports go to a new connection */
+	while (l) {
+		struct dv_x *x = l;
+		l = x->next;
+		x->linked = false;
+		evtimer_del(x->timer);
+		x_report(x, SASL_ST_TEMP, NULL, 0, "Connection lost to authentication server");
+	}
 }
 
 static void x_send(struct dv_x *x)
@@ -295,11 +302,15 @@ static void on_read(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, line, len);
 		evbuffer_drain(in, eol);
 		struct dv_line l;
+		unsigned gen = s->gen;
 		if (!dv_line_parse(line, len, &l) || !handle_line(s, &l)) {
-			dv_drop(s, "protocol error from the auth server");
+			if (s->gen == gen && s->bev == bev)
+				dv_drop(s, "protocol error from the auth server");
 			return;
 		}
-		if (s->bev == NULL)
+		/* A report may have dropped this connection (and a new AUTH
+		 * started another): then bev and in are gone. */
+		if (s->gen != gen || s->bev != bev)
 			return;
 	}
 }
