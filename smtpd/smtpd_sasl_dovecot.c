@@ -133,7 +133,9 @@ static void dv_drop(struct dv_server *s, const char *why)
 	}
 	if (s->conn_timer)
 		evtimer_del(s->conn_timer);
-	if (why)
+	if (why && strncmp(why, "Connect to ", 11) == 0)
+		log_warn("SASL: %s", why); /* as Postfix words it */
+	else if (why)
 		log_warn("SASL: %s: %s", s->path, why);
 	s->st = DV_DOWN;
 	/* Every request in flight fails (as Postfix words it; fail2ban's

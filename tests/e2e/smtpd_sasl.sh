@@ -33,6 +33,7 @@ P2=$(pt_free_port) # cyrus, smtpd_tls_auth_only = yes
 P3=$(pt_free_port) # dovecot
 P4=$(pt_free_port) # cyrus via saslauthd
 P5=$(pt_free_port) # noplaintext + broken_sasl_auth_clients
+P6=$(pt_free_port) # cyrus sasldb, chrooted smtpd
 pt_instance "$d" "$P1"
 mkdir -p "$d/mail" "$d/sasl" "$d/mux"
 chmod 1777 "$d/mail"
@@ -54,6 +55,16 @@ EOC
 echo 'secret' | saslpasswd2 -c -p -f "$d/sasl/sasldb2" -u postern-test.example alice
 # smtpd checks as network_user: the sasldb must be readable by it.
 chmod 644 "$d/sasl/sasldb2"
+# Chrooted, the sasldb is opened inside queue_directory: the path in the
+# .conf is seen from there.
+cat >"$d/sasl/chroot.conf" <<EOC
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: /etc/sasldb2
+EOC
+mkdir -p "$d/queue/etc"
+cp "$d/sasl/sasldb2" "$d/queue/etc/sasldb2"
 
 cat >>"$d/main.cf" <<EOC
 syslog_name = postfix
@@ -73,6 +84,7 @@ cat >>"$d/master.cf" <<EOC
 127.0.0.1:$P3 inet n - n - - smtpd -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=private/auth
 127.0.0.1:$P4 inet n - n - - smtpd -o smtpd_sasl_path=saslauthd -o smtpd_sasl_local_domain=postern-test.example
 127.0.0.1:$P5 inet n - n - - smtpd -o smtpd_sasl_security_options=noanonymous,noplaintext -o broken_sasl_auth_clients=yes
+127.0.0.1:$P6 inet n - y - - smtpd -o smtpd_sasl_path=chroot
 EOC
 
 # Dovecot: only the auth service, its socket in our queue.
@@ -142,7 +154,7 @@ trap 'stop_peers; pt_cleanup' EXIT
 
 out=$(pt_start "$d" 2>&1)
 pt_check "instance starts ($out)" test $? -eq 0
-for p in $P1 $P2 $P3 $P4 $P5; do pt_wait_port "$p" 10; done
+for p in $P1 $P2 $P3 $P4 $P5 $P6; do pt_wait_port "$p" 10; done
 
 # --- Cyrus sasldb ----------------------------------------------------
 sw() { swaks --server "127.0.0.1:$1" --timeout 30 "${@:2}" 2>&1; }
@@ -259,6 +271,11 @@ r = c.cmd(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==")
 ok(r[-1].startswith("535 5.7.8") and "Invalid authentication mechanism" in r[-1], "a filtered mechanism is refused", r)
 c.cmd(b"QUIT")
 PY
+
+if [ "$(id -u)" = 0 ]; then
+	o=$(sw "$P6" --auth PLAIN --auth-user alice --auth-password secret --quit-after AUTH)
+	pt_check "chrooted smtpd: Cyrus sasldb inside queue_directory" grep -q "^<-  235 2.7.0" <<<"$o"
+fi
 
 # --- Dovecot ---------------------------------------------------------
 if [ -n "$dvpid" ]; then
