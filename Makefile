@@ -145,6 +145,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_EXTRA_fuzz_$$*) build-fuzz/libcom
 
 # Targets that #include a daemon's source file rebuild when it changes.
 build-fuzz/fuzz_smtp_%: $(wildcard smtpd/*.c smtpd/*.h)
+build-fuzz/fuzz_sasl: $(wildcard smtpd/smtpd_sasl_parse.*)
 build-fuzz/fuzz_local_req: $(wildcard delivery/local_req.h)
 
 fuzz-build: $(FUZZ_BINS)

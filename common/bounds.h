@@ -98,6 +98,23 @@
 #define SMTP_HOST_MAX 255
 
 /*
+ * SASL in smtpd.  A mechanism name (RFC 4422 3.1: at most 20
+ * characters), mechanisms a backend may offer, the longest client
+ * response line we accept (the cap of smtpd_sasl_response_limit, whose
+ * Postfix default is 12288), challenge/response round trips in one AUTH
+ * exchange, the longest growing delay after a failed AUTH (seconds),
+ * one line of the Dovecot auth protocol, and how long a Dovecot auth
+ * server may take to answer one request (seconds).
+ */
+#define SASL_MECH_NAME_MAX 20
+#define SASL_MECHS_MAX 32
+#define SASL_RESPONSE_MAX 65536
+#define SASL_STEPS_MAX 10
+#define SASL_FAIL_DELAY_MAX 8
+#define DOVECOT_LINE_MAX 16384
+#define DOVECOT_TIMEOUT 30
+
+/*
  * Local delivery (delivery/local*).  Recipients in one DELIVER request;
  * depth of alias/.forward/:include: nesting; deliveries one recipient
  * may expand into; size of a .forward or :include: file; command output

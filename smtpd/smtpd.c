@@ -41,6 +41,7 @@
 #include "smtpd_check.h"
 #include "smtpd_policy.h"
 #include "smtpd_route.h"
+#include "smtpd_sasl.h"
 #include "smtpd_session.h"
 #include "smtpd_tls.h"
 #include "strlist.h"
@@ -323,7 +324,11 @@ int main(int argc, char **argv)
 		srv.dns = NULL;
 	}
 
+	/* Cyrus reads its plugins and configuration here, as root. */
+	srv.sasl = smtpd_sasl_init(d.cfg, srv.base);
+
 	daemon_drop_privileges(&d, cfg_get(d.cfg, "network_user"), daemon_chroot_wanted(&d));
+	smtpd_sasl_after_drop(srv.sasl);
 
 	for (size_t i = 0; i < nfds && i < 64; i++) {
 		int fl = fcntl(fds[i], F_GETFL);

@@ -18,6 +18,7 @@ struct chk;
 struct policy;
 struct daemon;
 struct smtpd_tls;
+struct smtpd_sasl;
 
 struct smtpd_server {
 	struct daemon *d;
@@ -43,6 +44,7 @@ struct smtpd_server {
 	long rcpt_limit, timeout, hard_errors, soft_errors, error_sleep;
 	long conn_limit, maxproc;
 	char **discard_ehlo; /* EHLO keywords not to announce, upper case */
+	struct smtpd_sasl *sasl; /* NULL: smtpd_sasl_auth_enable = no */
 };
 
 /* Session accounting, called by smtpd_session.c. */

@@ -332,10 +332,12 @@ static bool parse_param(struct smtp_cmd *c, const char *p, size_t n)
 			return true;
 		}
 		if (word_eq(p, kl, "AUTH")) {
-			/* Accepted and ignored until SASL exists (RFC 4954 5). */
-			char tmp[SMTP_ADDR_MAX + 1];
-			if (v == NULL || !smtp_xtext_decode(v, vl, tmp, sizeof(tmp)))
+			/* RFC 4954 5; smtpd keeps it when SASL is on. */
+			if (c->has_auth)
+				return param_fail(c, "503 5.5.4 Error: multiple AUTH= options%.*s", "", 0);
+			if (v == NULL || !smtp_xtext_decode(v, vl, c->auth, sizeof(c->auth)))
 				return param_fail(c, "501 5.5.4 Bad AUTH parameter syntax%.*s", "", 0);
+			c->has_auth = true;
 			return true;
 		}
 	} else if (c->verb == SMTP_RCPT) {

@@ -59,6 +59,9 @@ struct smtp_cmd {
 	bool has_envid;
 	char envid[SMTP_ENVID_MAX + 1];
 	unsigned notify; /* PROTO_NOTIFY_* bits, 0 when absent */
+	/* MAIL AUTH= (RFC 4954 5), xtext decoded; "<>" is kept as is. */
+	bool has_auth;
+	char auth[256];
 	bool has_orcpt;
 	char orcpt[SMTP_ORCPT_MAX + 1]; /* "rfc822;user@dom", xtext decoded */
 

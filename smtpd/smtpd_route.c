@@ -489,8 +489,8 @@ static int ccert_listed(struct route *r)
 
 /* 1 permit, 0 no decision, -1 rejected (reply set). */
 static int run_restr(struct route *r, const struct restr *rs, const struct smtp_cmd *c,
-                     const struct dest *d, const struct netaddr_net *client, char *reply,
-                     size_t len)
+                     const struct dest *d, const struct netaddr_net *client, bool sasl_auth,
+                     char *reply, size_t len)
 {
 	for (size_t i = 0; i < rs->n; i++) {
 		switch (rs->ops[i]) {
@@ -499,7 +499,9 @@ static int run_restr(struct route *r, const struct restr *rs, const struct smtp_
 				return 1;
 			break;
 		case OP_PERMIT_SASL:
-			break; /* no SASL yet */
+			if (sasl_auth)
+				return 1;
+			break;
 		case OP_PERMIT_TLS_ALL_CLIENTCERTS:
 			if (r->tls && r->tls->active && r->tls->cert_verified)
 				return 1;
@@ -607,18 +609,25 @@ static enum route_verdict local_check(struct route *r, const struct smtp_cmd *c,
 	return ROUTE_REJECT;
 }
 
-enum route_verdict route_rcpt(struct route *r, const struct smtp_cmd *c,
-                              const struct netaddr_net *client, bool *local, char *reply,
-                              size_t replylen)
+enum route_verdict route_rcpt_sasl(struct route *r, const struct smtp_cmd *c,
+                                   const struct netaddr_net *client, bool sasl_auth, bool *local,
+                                   char *reply, size_t replylen)
 {
 	struct dest d;
 	classify(r, c, &d);
 	*local = d.is_local == 1 && !d.routed;
-	if (run_restr(r, &r->relay_restr, c, &d, client, reply, replylen) < 0)
+	if (run_restr(r, &r->relay_restr, c, &d, client, sasl_auth, reply, replylen) < 0)
 		return ROUTE_REJECT;
-	if (run_restr(r, &r->rcpt_restr, c, &d, client, reply, replylen) < 0)
+	if (run_restr(r, &r->rcpt_restr, c, &d, client, sasl_auth, reply, replylen) < 0)
 		return ROUTE_REJECT;
 	return local_check(r, c, &d, reply, replylen);
+}
+
+enum route_verdict route_rcpt(struct route *r, const struct smtp_cmd *c,
+                              const struct netaddr_net *client, bool *local, char *reply,
+                              size_t replylen)
+{
+	return route_rcpt_sasl(r, c, client, false, local, reply, replylen);
 }
 
 enum route_verdict route_vrfy(struct route *r, const struct smtp_cmd *c, char *reply,

@@ -44,6 +44,12 @@ enum route_verdict route_rcpt(struct route *r, const struct smtp_cmd *c,
                               const struct netaddr_net *client, bool *local,
                               char *reply, size_t replylen);
 
+/* The same, with permit_sasl_authenticated true when sasl_auth (the
+ * session authenticated with AUTH). */
+enum route_verdict route_rcpt_sasl(struct route *r, const struct smtp_cmd *c,
+                                   const struct netaddr_net *client, bool sasl_auth, bool *local,
+                                   char *reply, size_t replylen);
+
 /* VRFY: the local recipient check alone (reply as for RCPT). */
 enum route_verdict route_vrfy(struct route *r, const struct smtp_cmd *c,
                               char *reply, size_t replylen);

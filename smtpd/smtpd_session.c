@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 #include "smtpd_queue.h"
 #include "smtpd_route.h"
 #include "smtpd_tls.h"
+#include "smtpd_sasl.h"
 #include "xalloc.h"
 
 /* Content is handed to the queue file in pieces of this size. */
@@ -48,8 +50,11 @@
 #define OUTPUT_MAX (256 * 1024)
 
 /* S_QWAIT: waiting for qmgr's answer; input stays buffered meanwhile. */
-/* S_CHECK: the restriction chain waits for a policy server or DNS. */
-enum sstate { S_DNS, S_CMD, S_SKIPLINE, S_DATA, S_BDAT, S_QWAIT, S_CHECK, S_CLOSING };
+/* S_CHECK: the restriction chain waits for a policy server or DNS;
+ * S_AUTH: in an AUTH exchange, the next line is a response;
+ * S_AUTHWAIT: in an AUTH exchange, the backend has not answered. */
+enum sstate { S_DNS, S_CMD, S_SKIPLINE, S_DATA, S_BDAT, S_QWAIT, S_CHECK, S_CLOSING,
+              S_AUTH, S_AUTHWAIT };
 /* What to finish when the restriction chain answers. */
 enum cwait { CW_CONNECT, CW_HELO, CW_MAIL, CW_RCPT, CW_DATA, CW_EOD };
 enum qwait { QW_NEW, QW_COMMIT };
@@ -77,6 +82,11 @@ struct session {
 	struct smtpd_sasl_facts sasl; /* filled by the SASL layer */
 	struct stls_conn *tlsc;       /* TLS under s->bev, NULL: plaintext */
 	bool tls_wrap;                /* wrapper mode: banner after the handshake */
+	struct smtpd_sasl_sess *sx;   /* NULL: SASL is off */
+	struct sasl_peer peer;        /* for the SASL backends */
+	unsigned auth_failures;
+	bool auth_in_call; /* inside smtpd_sasl_*: its answer may come now */
+	bool auth_skip;    /* the S_SKIPLINE is an over-long AUTH response */
 	enum smtp_verb last_verb;
 	unsigned counts[SMTP_NVERBS][2]; /* ok, total */
 	long errors;
@@ -122,6 +132,7 @@ struct session {
 static void process(struct session *s);
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
+static void resume(evutil_socket_t fd, short what, void *arg);
 static void qwait_cancel(struct session *s);
 static struct session *sessions;
 
@@ -185,6 +196,7 @@ static void session_free(struct session *s)
 		event_free(s->sleep_ev);
 	if (s->held)
 		evbuffer_free(s->held);
+	smtpd_sasl_sess_free(s->sx);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -331,6 +343,7 @@ static void reset_transaction(struct session *s)
 	s->rcpt_tried = 0;
 	s->mail = false;
 	s->sender[0] = s->envid[0] = '\0';
+	s->sasl.sender[0] = '\0';
 	s->size_hint = 0;
 	s->body = SMTP_BODY_NONE;
 	s->ret = SMTP_RET_NONE;
@@ -374,6 +387,7 @@ static bool tls_required(const struct session *s)
 }
 
 static void greet_banner(struct session *s);
+static void check_reply(struct session *s, const char *rep);
 
 /* The handshake completed; runs before the first decrypted byte is read. */
 static void tls_ready(void *arg)
@@ -386,6 +400,7 @@ static void tls_ready(void *arg)
 	s->helo[0] = '\0';
 	s->esmtp = false;
 	memset(&s->sasl, 0, sizeof(s->sasl));
+	s->auth_failures = 0;
 	if (tls_set(s)->req_ccert && !s->tls.cert_verified) {
 		log_info("NOQUEUE: reject: CONNECT from %s[%s]: 421 4.7.1 Client certificate %s; "
 		         "proto=%s",
@@ -441,6 +456,11 @@ static void do_starttls(struct session *s)
 	}
 	if (s->mail) {
 		reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	const char *lim = smtpd_anvil_event(s->srv, LIMIT_NEWTLS, s->name, s->addr, &s->client, NULL);
+	if (lim != NULL) { /* smtpd_client_new_tls_session_rate_limit: 421 */
+		check_reply(s, lim);
 		return;
 	}
 	/* CVE-2011-0411: what the client sent after STARTTLS, before the
@@ -564,7 +584,7 @@ static void helo_checked(struct session *s, enum chk_verdict v, const char *rep)
 		reply(s, "250 %s", srv->myhostname);
 		return;
 	}
-	char kw[16][64];
+	char kw[16][600];
 	size_t n = 0;
 	snprintf(kw[n++], 64, "PIPELINING");
 	if (srv->size_limit)
@@ -573,6 +593,12 @@ static void helo_checked(struct session *s, enum chk_verdict v, const char *rep)
 		snprintf(kw[n++], 64, "SIZE");
 	if (!srv->vrfy_disabled)
 		snprintf(kw[n++], 64, "VRFY");
+	char mechs[512];
+	if (s->sx && smtpd_sasl_mechs(s->sx, s->tls.active, mechs, sizeof(mechs))) {
+		snprintf(kw[n++], sizeof(kw[0]), "AUTH %s", mechs);
+		if (smtpd_sasl_broken_clients(srv->sasl))
+			snprintf(kw[n++], sizeof(kw[0]), "AUTH=%s", mechs);
+	}
 	snprintf(kw[n++], 64, "ENHANCEDSTATUSCODES");
 	snprintf(kw[n++], 64, "8BITMIME");
 	snprintf(kw[n++], 64, "DSN");
@@ -581,7 +607,7 @@ static void helo_checked(struct session *s, enum chk_verdict v, const char *rep)
 	snprintf(kw[n++], 64, "CHUNKING");
 	if (tls_offer(s))
 		snprintf(kw[n++], 64, "STARTTLS");
-	char line[300];
+	char line[700];
 	size_t keep[16], nk = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool drop = false;
@@ -667,6 +693,8 @@ static void mail_checked(struct session *s, enum chk_verdict v, const char *rep)
 	s->smtputf8 = c->smtputf8;
 	if (c->has_envid)
 		memcpy(s->envid, c->envid, sizeof(s->envid));
+	if (c->has_auth && s->sx && strcmp(c->auth, "<>") != 0)
+		snprintf(s->sasl.sender, sizeof(s->sasl.sender), "%s", c->auth);
 	reply(s, "250 2.1.0 Ok");
 }
 
@@ -675,15 +703,25 @@ static const char *body_name(enum smtp_body b)
 	return b == SMTP_BODY_7BIT ? "7BIT" : b == SMTP_BODY_8BITMIME ? "8BITMIME" : NULL;
 }
 
+/* ESMTP, ESMTPA (authenticated), ESMTPS (TLS), ESMTPSA, as Postfix;
+ * RFC 6531 names it UTF8SMTP when SMTPUTF8 was asked for. */
+static const char *session_protocol(const struct session *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+	         s->tls.active ? "S" : "", s->sasl.authenticated ? "A" : "");
+	return buf;
+}
+
 static bool open_queue(struct session *s, char *rep, size_t len)
 {
+	char proto[32];
 	struct squeue_env env = {
 		.sender = s->sender,
 		.client_name = s->name,
 		.client_addr = s->addr,
 		.client_port = s->port,
 		.helo = s->helo,
-		.protocol = s->esmtp ? "ESMTP" : "SMTP",
+		.protocol = session_protocol(s, proto, sizeof(proto)),
 		.ret = s->ret == SMTP_RET_FULL ? "FULL" : s->ret == SMTP_RET_HDRS ? "HDRS" : NULL,
 		.envid = s->envid[0] ? s->envid : NULL,
 		.body = body_name(s->body),
@@ -794,6 +832,7 @@ static void received_header(struct session *s, struct strbuf *h)
 	localtime_r(&now, &tm);
 	if (strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm) == 0)
 		snprintf(date, sizeof(date), "Thu, 01 Jan 1970 00:00:00 +0000 (UTC)");
+	char proto[32];
 	sb_printf(h, "Received: from %s (%s [%s])\n", s->helo[0] ? s->helo : s->name, s->name,
 	          s->rfc_addr);
 	if (s->tls.active && tls_set(s)->received_header) {
@@ -807,10 +846,12 @@ static void received_header(struct session *s, struct strbuf *h)
 		else
 			sb_printf(h, "\t(No client certificate requested)\n");
 	}
-	/* RFC 6531 names the protocol UTF8SMTP when SMTPUTF8 was asked for. */
-	sb_printf(h, "\tby %s (%s) with %s%s id %s", s->srv->myhostname, s->srv->mail_name,
-	          s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP", s->tls.active ? "S" : "",
-	          s->q.id);
+	if (s->sasl.authenticated && smtpd_sasl_auth_header(s->srv->sasl))
+		sb_printf(h, "\t(Authenticated sender: %s)\n", s->sasl.username);
+	/* RFC 6531 names the protocol UTF8SMTP when SMTPUTF8 was asked for;
+	 * S for TLS, A for SASL, as RFC 3848. */
+	sb_printf(h, "\tby %s (%s) with %s id %s", s->srv->myhostname, s->srv->mail_name,
+	          session_protocol(s, proto, sizeof(proto)), s->q.id);
 	if (s->nrcpt == 1)
 		sb_printf(h, "\n\tfor <%s>; %s\n", s->rcpts[0].addr, date);
 	else
@@ -952,7 +993,15 @@ static void on_qmgr(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->qwait == QW_NEW) {
 		if (rc == 0) {
-			log_info("%s: client=%s[%s]", s->q.id, s->name, s->addr);
+			if (s->sasl.authenticated)
+				log_info("%s: client=%s[%s], sasl_method=%s, sasl_username=%s%s%s", s->q.id,
+				         s->name, s->addr, s->sasl.method, s->sasl.username,
+				         s->sasl.sender[0] ? ", sasl_sender=" : "", s->sasl.sender);
+			else if (s->sasl.sender[0])
+				log_info("%s: client=%s[%s], sasl_sender=%s", s->q.id, s->name, s->addr,
+				         s->sasl.sender);
+			else
+				log_info("%s: client=%s[%s]", s->q.id, s->name, s->addr);
 			add_rcpt(s, &s->pending);
 			reply(s, "250 2.1.5 Ok");
 		} else {
@@ -1073,6 +1122,134 @@ static void do_vrfy(struct session *s, const struct smtp_cmd *c)
 	reply(s, "252 2.0.0 %.*s", (int)(c->arglen > 300 ? 300 : c->arglen), c->arg);
 }
 
+/*
+ * The growing delay after a failed AUTH, our addition to Postfix's error
+ * sleep: the 535 of the Nth failure in a session is held back 2^(N-1)
+ * seconds (1, 2, 4, then SASL_FAIL_DELAY_MAX), or smtpd_error_sleep_time
+ * when that is longer and the soft error limit is reached.  A timer, so
+ * other sessions do not wait.  Each failure also counts toward
+ * smtpd_hard_error_limit.
+ */
+static void auth_fail_reply(struct session *s, const char *rep)
+{
+	unsigned shift = s->auth_failures < 8 ? s->auth_failures : 8;
+	long delay = 1L << shift;
+	if (delay > SASL_FAIL_DELAY_MAX)
+		delay = SASL_FAIL_DELAY_MAX;
+	s->auth_failures++;
+	bool fresh = s->held == NULL;
+	if (fresh)
+		s->held = evbuffer_new();
+	reply(s, "%s", rep);
+	if (s->state == S_CLOSING) { /* hard error limit: the 421 goes out now */
+		if (s->held) {
+			bufferevent_write_buffer(s->bev, s->held);
+			evbuffer_free(s->held);
+			s->held = NULL;
+		}
+		return;
+	}
+	if (!fresh)
+		return;
+	if (s->errors >= s->srv->soft_errors && s->srv->error_sleep > delay)
+		delay = s->srv->error_sleep;
+	s->paused = true;
+	bufferevent_disable(s->bev, EV_READ);
+	struct timeval tv = {delay, 0};
+	if (s->sleep_ev == NULL)
+		s->sleep_ev = evtimer_new(s->srv->base, resume, s);
+	evtimer_add(s->sleep_ev, &tv);
+}
+
+/* What smtpd_sasl says, now (from inside our call) or later (Dovecot). */
+static void on_auth(void *arg, enum sasl_outcome o, const char *rep)
+{
+	struct session *s = arg;
+	s->last_verb = SMTP_AUTH;
+	s->state = S_CMD;
+	switch (o) {
+	case SASL_OUT_MORE:
+		out_line(s, rep); /* a 334 is part of the AUTH command, not counted */
+		s->state = S_AUTH;
+		break;
+	case SASL_OUT_OK:
+		s->sasl.authenticated = true;
+		snprintf(s->sasl.method, sizeof(s->sasl.method), "%s", smtpd_sasl_method(s->sx));
+		snprintf(s->sasl.username, sizeof(s->sasl.username), "%s",
+		         smtpd_sasl_username(s->sx));
+		reply(s, "%s", rep);
+		break;
+	case SASL_OUT_FAIL:
+		auth_fail_reply(s, rep);
+		break;
+	case SASL_OUT_ERROR:
+		reply(s, "%s", rep);
+		break;
+	}
+	if (!s->auth_in_call && s->state != S_CLOSING)
+		process(s);
+}
+
+static void auth_call_line(struct session *s, const char *line, size_t len, bool over)
+{
+	s->state = S_AUTHWAIT;
+	s->auth_in_call = true;
+	smtpd_sasl_line(s->sx, line, len, over);
+	s->auth_in_call = false;
+}
+
+/* One response line of the AUTH exchange, bounded by
+ * smtpd_sasl_response_limit. */
+static void auth_response(struct session *s, struct evbuffer *in, struct evbuffer_ptr e,
+                          size_t eol_len, size_t avail)
+{
+	static char line[SASL_RESPONSE_MAX + 3];
+	size_t lim = smtpd_sasl_line_limit(s->sx);
+	if (e.pos < 0 || (size_t)e.pos > lim + 1) {
+		if (e.pos >= 0 || avail > lim + 1) {
+			s->auth_skip = true;
+			s->state = S_SKIPLINE; /* answered when its end arrives */
+		}
+		return;
+	}
+	size_t len = (size_t)e.pos;
+	evbuffer_remove(in, line, len + eol_len);
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len > lim) {
+		auth_call_line(s, NULL, 0, true);
+		return;
+	}
+	line[len] = '\0';
+	auth_call_line(s, line, len, false);
+}
+
+static void do_auth(struct session *s, const struct smtp_cmd *c)
+{
+	if (s->sx == NULL || !s->esmtp ||
+	    (smtpd_sasl_tls_only(s->srv->sasl) && !s->tls.active)) {
+		reply(s, "503 5.5.1 Error: authentication not enabled");
+		return;
+	}
+	if (s->mail) {
+		reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	if (s->sasl.authenticated) {
+		reply(s, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	const char *lim = smtpd_anvil_event(s->srv, LIMIT_AUTH, s->name, s->addr, &s->client, NULL);
+	if (lim != NULL) { /* smtpd_client_auth_rate_limit */
+		reply(s, "%s", lim);
+		return;
+	}
+	s->state = S_AUTHWAIT;
+	s->auth_in_call = true;
+	smtpd_sasl_auth(s->sx, s->tls.active, c->arg, c->arglen);
+	s->auth_in_call = false;
+}
+
 static void command(struct session *s, const char *line, size_t len)
 {
 	struct smtp_cmd c;
@@ -1136,7 +1313,7 @@ static void command(struct session *s, const char *line, size_t len)
 			reply(s, "530 5.7.0 Must issue a STARTTLS command first");
 			break;
 		}
-		reply(s, "503 5.5.1 Error: authentication not enabled");
+		do_auth(s, &c);
 		break;
 	case SMTP_QUIT:
 		reply(s, "221 2.0.0 Bye");
@@ -1202,7 +1379,7 @@ static void process(struct session *s)
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	char line[SMTP_LINE_MAX + 3];
 	while (!s->paused && s->state != S_CLOSING && s->state != S_DNS && s->state != S_QWAIT &&
-	       s->state != S_CHECK) {
+	       s->state != S_CHECK && s->state != S_AUTHWAIT) {
 		in = bufferevent_get_input(s->bev); /* STARTTLS replaces s->bev */
 		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUTPUT_MAX) {
 			s->out_blocked = true;
@@ -1230,9 +1407,20 @@ static void process(struct session *s)
 				break;
 			}
 			evbuffer_drain(in, (size_t)e.pos + eol_len);
+			if (s->auth_skip) {
+				s->auth_skip = false;
+				auth_call_line(s, NULL, 0, true);
+				continue;
+			}
 			s->state = S_CMD;
 			s->last_verb = SMTP_UNKNOWN;
 			reply(s, "500 5.5.2 Error: line too long");
+			continue;
+		}
+		if (s->state == S_AUTH) {
+			auth_response(s, in, e, eol_len, avail);
+			if (s->state == S_AUTH)
+				break;
 			continue;
 		}
 		if (e.pos < 0 || (size_t)e.pos > SMTP_LINE_MAX + 1) {
@@ -1463,6 +1651,11 @@ void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa, 
 		}
 		snprintf(s->laddr, sizeof(s->laddr), "%s", la);
 		snprintf(s->lport, sizeof(s->lport), "%u", lp);
+	}
+	if (srv->sasl) {
+		s->peer = (struct sasl_peer){.name = s->name, .addr = s->addr, .port = s->port,
+		                             .local_addr = s->laddr, .local_port = s->lport};
+		s->sx = smtpd_sasl_sess_new(srv->sasl, &s->peer, on_auth, s);
 	}
 	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {

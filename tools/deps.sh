@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config clang libtls-dev libevent-dev libdb-dev
 libpcre2-dev libsasl2-dev libsasl2-modules libcmocka-dev
 postfix postfix-pcre swaks python3 openssl procps iproute2"
 PKGS_TLS="testssl.sh"
-PKGS_SASL=""
+PKGS_SASL="sasl2-bin dovecot-core fail2ban"
 PKGS_RESTRICT="postgrey postfix-policyd-spf-python"
 PKGS_DNS="libunbound-dev unbound ldnsutils"
 PKGS_RELAY=""

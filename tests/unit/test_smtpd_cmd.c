@@ -238,6 +238,29 @@ static void test_prefixes(void **state)
 	}
 }
 
+/* MAIL AUTH= (RFC 4954 5): xtext decoded, kept, bounded, not twice. */
+static void test_mail_auth(void **state)
+{
+	(void)state;
+	assert_true(parse("MAIL FROM:<a@b> AUTH=alice+40example.com"));
+	assert_true(c.has_auth);
+	assert_string_equal(c.auth, "alice@example.com");
+	assert_true(parse("MAIL FROM:<a@b> AUTH=<>"));
+	assert_string_equal(c.auth, "<>");
+	assert_true(parse("MAIL FROM:<a@b>"));
+	assert_false(c.has_auth);
+	assert_false(parse("MAIL FROM:<a@b> AUTH=a AUTH=b"));
+	assert_string_equal(c.err, "503 5.5.4 Error: multiple AUTH= options");
+	assert_false(parse("MAIL FROM:<a@b> AUTH=a+0Ab"));
+	assert_false(parse("MAIL FROM:<a@b> AUTH=a+4"));
+	char line[600];
+	int n = snprintf(line, sizeof(line), "MAIL FROM:<a@b> AUTH=%0255d", 0);
+	assert_true(n > 0 && smtp_cmd_parse(line, (size_t)n, &c));
+	assert_int_equal(strlen(c.auth), 255);
+	n = snprintf(line, sizeof(line), "MAIL FROM:<a@b> AUTH=%0256d", 0);
+	assert_false(smtp_cmd_parse(line, (size_t)n, &c));
+}
+
 static void test_forbidden(void **state)
 {
 	(void)state;
@@ -263,6 +286,7 @@ int main(void)
 	    cmocka_unit_test(test_rcpt),  cmocka_unit_test(test_bdat),
 	    cmocka_unit_test(test_limits), cmocka_unit_test(test_xtext),
 	    cmocka_unit_test(test_prefixes), cmocka_unit_test(test_forbidden),
+	    cmocka_unit_test(test_mail_auth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,12 +158,46 @@ static void test_mynetworks_default(void **state)
 	assert_true(netaddr_parse_net("[2001:db8::]/32", &n));
 }
 
+/* permit_sasl_authenticated: an authenticated session may relay. */
+static void test_permit_sasl(void **state)
+{
+	(void)state;
+	static const char text[] =
+	    "compatibility_level = 3.6\n"
+	    "myhostname = mx.example\n"
+	    "mydestination = $myhostname\n"
+	    "mynetworks = 192.0.2.0/24\n"
+	    "smtpd_relay_restrictions = permit_sasl_authenticated, reject\n"
+	    "alias_maps =\n";
+	struct cfg *c2 = cfg_load_text(text, sizeof(text) - 1, "main.cf", NULL);
+	assert_non_null(c2);
+	struct route *r2 = route_init(c2);
+	struct smtp_cmd c;
+	struct netaddr_net a;
+	char reply[512];
+	bool local;
+	const char *line = "RCPT TO:<bob@elsewhere.example>";
+	assert_true(smtp_cmd_parse(line, strlen(line), &c));
+	assert_true(netaddr_parse_addr("10.1.1.1", &a));
+	assert_int_equal(route_rcpt_sasl(r2, &c, &a, true, &local, reply, sizeof(reply)),
+	                 ROUTE_ACCEPT);
+	assert_int_equal(route_rcpt_sasl(r2, &c, &a, false, &local, reply, sizeof(reply)),
+	                 ROUTE_REJECT);
+	assert_int_equal(route_rcpt(r2, &c, &a, &local, reply, sizeof(reply)), ROUTE_REJECT);
+	/* Not even mynetworks passes "permit_sasl_authenticated, reject". */
+	assert_true(netaddr_parse_addr("192.0.2.9", &a));
+	assert_int_equal(route_rcpt_sasl(r2, &c, &a, false, &local, reply, sizeof(reply)),
+	                 ROUTE_REJECT);
+	route_free(r2);
+	cfg_free(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_local), cmocka_unit_test(test_no_open_relay),
 	    cmocka_unit_test(test_mynetworks), cmocka_unit_test(test_unix_map),
-	    cmocka_unit_test(test_mynetworks_default),
+	    cmocka_unit_test(test_mynetworks_default), cmocka_unit_test(test_permit_sasl),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
