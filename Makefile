@@ -81,7 +81,7 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	$(Q)ar rcs $@ $^
 
 # postern probe runs smtpd's restriction chain: link those objects in.
-PROBE_OBJ   = $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
+PROBE_OBJ   = $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o smtpd_dnshook.o smtpd_dnsck.o)
 
 $(BUILD)/bin/postern: $(TOOLS_OBJ) $(PROBE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)

@@ -39,6 +39,7 @@
 #include "dns.h"
 #include "smtpd_anvil.h"
 #include "smtpd_check.h"
+#include "smtpd_dnshook.h"
 #include "smtpd_policy.h"
 #include "smtpd_route.h"
 #include "smtpd_sasl.h"
@@ -323,6 +324,8 @@ int main(int argc, char **argv)
 		dns_ctx_free(srv.dns);
 		srv.dns = NULL;
 	}
+	/* The chain's DNS restrictions go through the resolver. */
+	srv.dnshook = smtpd_dnshook_attach(srv.chk, d.cfg, srv.dns);
 
 	/* Cyrus reads its plugins and configuration here, as root. */
 	srv.sasl = smtpd_sasl_init(d.cfg, srv.base);
@@ -353,6 +356,7 @@ int main(int argc, char **argv)
 	event_free(sighup);
 	for (size_t i = 0; i < srv.nlisteners; i++)
 		event_free(srv.listeners[i]);
+	smtpd_dnshook_free(srv.dnshook);
 	dns_ctx_free(srv.dns);
 	policy_free(srv.policy);
 	chk_free(srv.chk);

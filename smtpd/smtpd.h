@@ -16,6 +16,7 @@ struct htable;
 struct route;
 struct chk;
 struct policy;
+struct smtpd_dnshook;
 struct daemon;
 struct smtpd_tls;
 struct smtpd_sasl;
@@ -29,6 +30,7 @@ struct smtpd_server {
 	struct smtpd_tls *tls;     /* smtpd_tls.c; never NULL */
 	struct chk *chk;       /* the restriction chain */
 	struct policy *policy; /* check_policy_service client */
+	struct smtpd_dnshook *dnshook; /* the chain's DNS restrictions */
 	struct htable *per_client; /* client address -> open sessions */
 	struct event *listeners[64];
 	size_t nlisteners;

@@ -1681,6 +1681,13 @@ void chk_resume_access(struct chk_run *r, const char *value)
 	resume_common(r);
 }
 
+void chk_resume_defer_if_permit(struct chk_run *r, const char *reply)
+{
+	snprintf(r->dip.reply, sizeof(r->dip.reply), "%s", reply);
+	r->dip.active = true;
+	chk_resume_reply(r, NULL, false);
+}
+
 enum chk_verdict chk_check(struct chk *c, struct chk_txn *t, enum chk_stage st, const char *cmd,
                            const struct chk_input *in, chk_done_fn done, void *ctx,
                            const char **reply)

@@ -41,6 +41,8 @@ enum chk_stage {
 };
 
 /* What the session knows when a stage is checked.  Strings may be "". */
+struct smtpd_client_names;
+
 struct chk_input {
 	const char *client_addr;  /* printed form: 192.0.2.1, 2001:db8::1 */
 	const char *client_name;  /* verified name or "unknown" */
@@ -65,6 +67,9 @@ struct chk_input {
 	const char *instance; /* transaction id, same for the whole mail */
 	const struct smtpd_tls_facts *tls;
 	const struct smtpd_sasl_facts *sasl;
+	/* The client's names and how they were found (smtpd_dns.h); NULL
+	 * when not looked up (postern probe). */
+	const struct smtpd_client_names *names;
 	bool no_policy; /* probe --no-policy: policy services answer DUNNO */
 };
 
@@ -180,6 +185,9 @@ void chk_cancel(struct chk_txn *t);
 /* Answers of the hooks (see above). */
 void chk_resume_reply(struct chk_run *run, const char *reply, bool permit);
 void chk_resume_access(struct chk_run *run, const char *value);
+/* No decision now, but reply (a 4xx) if the stage would permit: the
+ * defer_if_permit of a DNS restriction's temporary failure. */
+void chk_resume_defer_if_permit(struct chk_run *run, const char *reply);
 
 /* Names as Postfix logs them: "Client host", "RCPT" ... */
 const char *chk_stage_name(enum chk_stage st);

@@ -58,7 +58,7 @@ void dnsck_conf_init(struct dnsck_conf *c, struct cfg *cfg)
 	c->unknown_client_code = (int)cfg_get_long(cfg, "unknown_client_reject_code");
 	c->unknown_hostname_code = (int)cfg_get_long(cfg, "unknown_hostname_reject_code");
 	c->unknown_address_code = (int)cfg_get_long(cfg, "unknown_address_reject_code");
-	c->default_rbl_reply = cfg_get(cfg, "default_rbl_reply");
+	c->default_rbl_reply = cfg_raw(cfg, "default_rbl_reply");
 }
 
 /* Copy, cutting at len - 1 bytes. */

@@ -495,7 +495,7 @@ static void fill_input(struct session *s, struct chk_input *in, const struct smt
 	memset(in, 0, sizeof(*in));
 	in->client_addr = s->addr;
 	in->client_name = s->name;
-	in->reverse_name = s->name;
+	in->reverse_name = s->names.reverse_name[0] ? s->names.reverse_name : "unknown";
 	in->client_port = s->port;
 	in->client = &s->client;
 	in->server_addr = s->laddr;
@@ -517,6 +517,7 @@ static void fill_input(struct session *s, struct chk_input *in, const struct smt
 	in->instance = s->instance;
 	in->tls = &s->tls;
 	in->sasl = &s->sasl;
+	in->names = &s->names;
 	/* Commands sent ahead where no pipelining is allowed. */
 	in->pipelined = s->bev && evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 &&
 	                (!s->esmtp || v == SMTP_DATA || v == SMTP_HELO || v == SMTP_EHLO);

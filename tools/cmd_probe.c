@@ -15,10 +15,12 @@
 
 #include "../smtpd/smtpd_check.h"
 #include "../smtpd/smtpd_cmd.h"
+#include "../smtpd/smtpd_dnshook.h"
 #include "../smtpd/smtpd_policy.h"
 #include "../smtpd/smtpd_route.h"
 #include "cfg.h"
 #include "cmds.h"
+#include "dns.h"
 #include "log.h"
 #include "mastercf.h"
 #include "strbuf.h"
@@ -169,6 +171,16 @@ int cmd_probe(int argc, char **argv)
 	struct route *route = route_init(cfg);
 	struct chk *c = chk_init(cfg, route);
 	struct policy *pol = no_policy ? NULL : policy_init(p.base, c);
+	/* Real DNS for the DNS restrictions, as smtpd has it. */
+	char dnserr[512];
+	struct dns_ctx *dns = dns_ctx_from_cfg(cfg, dnserr, sizeof(dnserr));
+	if (dns != NULL && !dns_ctx_attach(dns, p.base)) {
+		dns_ctx_free(dns);
+		dns = NULL;
+	}
+	if (dns == NULL)
+		fprintf(stderr, "postern probe: no DNS resolver: DNS restrictions answer \"dunno\"\n");
+	struct smtpd_dnshook *dh = smtpd_dnshook_attach(c, cfg, dns);
 	struct chk_txn *t = chk_txn_new();
 	chk_set_trace(t, on_trace, NULL);
 
@@ -275,6 +287,8 @@ out:
 	policy_free(pol);
 	chk_free(c);
 	route_free(route);
+	smtpd_dnshook_free(dh);
+	dns_ctx_free(dns);
 	event_base_free(p.base);
 	mastercf_free(mcf);
 	cfg_free(cfg);
