@@ -1425,6 +1425,16 @@ static enum res exec(struct chk_run *r, const struct item *it)
 		}
 		if (q.name == NULL || q.name[0] == '\0')
 			return R_DUNNO;
+		/* reject_unknown_{sender,recipient}_domain apply only where we
+		 * are not the final destination (Postfix). */
+		if (strcmp(n, "reject_unknown_sender_domain") == 0 ||
+		    strcmp(n, "reject_unknown_recipient_domain") == 0) {
+			struct smtp_cmd pc;
+			bool local = false;
+			if (parse_addr(q.name, &pc) == 0 && route_auth_dest(c->route, &pc, &local) >= 0 &&
+			    local)
+				return R_DUNNO;
+		}
 		r->hook_item = it;
 		snprintf(r->reply_name, sizeof(r->reply_name), "%s", q.reply_name);
 		r->reply_class = q.reply_class;

@@ -11,9 +11,15 @@ BUILD=${BUILD:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 POSTERN=${POSTERN:-$TOP/$BUILD/bin/postern}
-T=$(mktemp -d /tmp/postern-probe.XXXXXX)
-[ -n "$T" ] || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$HERE/lib.sh"
+pt_init
+[ -n "$PT_TMP" ] && [ -d "$PT_TMP" ] || exit 1
+T=$PT_TMP/probe
+mkdir -p "$T"
+# Real DNS, from a private server (dns_lib.inc): the senders' domains
+# are in its plain.example zone; everything else fails at once.
+. "$HERE/dns_lib.inc"
+dns_start || { echo "not ok - the test DNS server starts"; exit 1; }
 n=0; rc=0
 ok() { n=$((n+1)); echo "ok $n - $*"; }
 nok() { n=$((n+1)); echo "not ok $n - $*"; rc=1; }
@@ -26,7 +32,8 @@ mydestination = \$myhostname, localhost.\$mydomain, localhost
 mynetworks = 127.0.0.0/8
 inet_interfaces = 127.0.0.1
 alias_maps =
-local_recipient_maps ="
+local_recipient_maps =
+postern_dns_resolver = $DNS_ADDR"
 echo "$base" >"$T/default/main.cf"
 { echo "$base"; cat <<'EOT'
 smtpd_helo_required = yes
@@ -40,7 +47,7 @@ EOT
 printf 'smtp inet n - y - - smtpd\n' >"$T/default/master.cf"
 cp "$T/default/master.cf" "$T/seed/master.cf"
 
-probe() { "$POSTERN" probe -c "$1" --no-policy --client "$2" --helo client.example --from a@sender.example "${@:3}" >"$T/out" 2>"$T/err"; }
+probe() { "$POSTERN" probe -c "$1" --no-policy --client "$2" --helo client.example --from a@host.plain.example "${@:3}" >"$T/out" 2>"$T/err"; }
 
 for conf in default seed; do
 	probe "$T/$conf" 192.0.2.1 --rcpt root@mx.example; e=$?
@@ -70,11 +77,10 @@ probe "$T/seed" 192.0.2.1 --rcpt x@else.example; e=$?
 sed -i 's/^smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination/smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\nsmtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination/' "$T/seed/main.cf"
 probe "$T/seed" 192.0.2.1 --rcpt x@else.example; e=$?
 [ $e = 1 ] && grep -q "554 5.7.1 <x@else.example>: Relay access denied" "$T/out" && ok "rejected: exit 1" || nok "rejected: exit $e"
-"$POSTERN" probe -c "$T/seed" --no-policy --client 192.0.2.1 --helo shortname --from a@sender.example --rcpt root@mx.example >"$T/out" 2>&1; e=$?
+"$POSTERN" probe -c "$T/seed" --no-policy --client 192.0.2.1 --helo shortname --from a@host.plain.example --rcpt root@mx.example >"$T/out" 2>&1; e=$?
 [ $e = 1 ] && grep -q "504 5.5.2 <shortname>: Helo command rejected: need fully-qualified hostname" "$T/out" &&
 	ok "seed helo restrictions via probe" || nok "seed helo (exit $e)"
-grep -q "reject_unknown_sender_domain -> dunno" "$T/out" || true
-"$POSTERN" probe -c "$T/seed" --client 192.0.2.1 --helo client.example --from a@sender.example --rcpt root@mx.example >"$T/out" 2>&1; e=$?
+"$POSTERN" probe -c "$T/seed" --client 192.0.2.1 --helo client.example --from a@host.plain.example --rcpt root@mx.example >"$T/out" 2>&1; e=$?
 [ $e = 2 ] && grep -q "451 4.3.5 <root@mx.example>: Recipient address rejected: Server configuration problem" "$T/out" &&
 	ok "policy service unreachable: default action, exit 2" || { nok "policy default action (exit $e)"; sed 's/^/# /' "$T/out"; }
 "$POSTERN" probe -c "$T/seed" --client 192.0.2.1 >/dev/null 2>&1; e=$?
