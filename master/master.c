@@ -206,6 +206,7 @@ static void reload(struct master *m)
 	m->cfg = c;
 	m->mcf = mcf;
 	open_maillog(m, m->foreground);
+	master_chroot_files(m);
 	char err[1024];
 	if (service_build(m, old, nold, false, err, sizeof(err)) != 0)
 		log_error("reload: %s", err);
@@ -364,6 +365,7 @@ int main(int argc, char **argv)
 	if (chdir(m->queue_dir) != 0)
 		log_fatal("chdir %s: %s", m->queue_dir, strerror(errno));
 	(void)pid_lock(m); /* held until exit */
+	master_chroot_files(m);
 	open_maillog(m, true);
 
 	m->base = event_base_new();

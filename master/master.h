@@ -102,5 +102,8 @@ struct master {
  * during start-up (postern start fails with why). */
 void master_started(struct master *m);
 void master_start_failed(struct master *m, const char *why);
+/* chroot_files.c: resolv.conf, hosts, ... into queue_directory/etc when
+ * a service is chrooted (called in queue_directory, as root). */
+void master_chroot_files(struct master *m);
 
 #endif
