@@ -100,6 +100,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 # Unit tests of daemon code link the objects they test.
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
+$(BUILD)/tests/test_smtp_reply: $(BUILD)/obj/delivery/smtp_reply.o
 
 # Unit tests of the local agent also link its modules (all but main).
 LOCAL_LIB_OBJ = $(filter-out $(BUILD)/obj/delivery/local.o,$(local_SRC:%.c=$(BUILD)/obj/%.o))
@@ -129,6 +130,7 @@ build-fuzz/libcommon.a: $(FUZZ_OBJ)
 FUZZ_EXTRA_fuzz_addrlist  = tools/addrlist.c
 FUZZ_EXTRA_fuzz_dsn       = queue/dsn.c
 FUZZ_EXTRA_fuzz_local_req = delivery/local_req.c
+FUZZ_EXTRA_fuzz_smtp_reply = delivery/smtp_reply.c
 
 .SECONDEXPANSION:
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_EXTRA_fuzz_$$*) build-fuzz/libcommon.a $(wildcard common/*.h)

@@ -30,7 +30,8 @@ void smtp_rbuf_discard(struct smtp_rbuf *b)
 	b->off = b->len = 0;
 }
 
-/* One line into line[SMTPC_LINE_MAX + 1], CR LF or LF stripped. */
+/* One line into line[SMTPC_LINE_MAX + 2], CR LF or LF stripped; the
+ * limit counts the line without its line end. */
 static enum smtp_reply_err get_line(struct smtp_rbuf *b, char *line, size_t *lenp)
 {
 	size_t n = 0;
@@ -48,7 +49,7 @@ static enum smtp_reply_err get_line(struct smtp_rbuf *b, char *line, size_t *len
 		size_t avail = b->len - b->off;
 		char *nl = memchr(start, '\n', avail);
 		size_t take = nl ? (size_t)(nl - start) : avail;
-		if (n + take > SMTPC_LINE_MAX)
+		if (n + take > SMTPC_LINE_MAX + 1) /* + 1: a CR before the LF */
 			return SMTP_REPLY_TOOLONG;
 		memcpy(line + n, start, take);
 		n += take;
@@ -56,6 +57,8 @@ static enum smtp_reply_err get_line(struct smtp_rbuf *b, char *line, size_t *len
 		if (nl) {
 			if (n > 0 && line[n - 1] == '\r')
 				n--;
+			if (n > SMTPC_LINE_MAX)
+				return SMTP_REPLY_TOOLONG;
 			line[n] = '\0';
 			*lenp = n;
 			return SMTP_REPLY_OK;
@@ -148,7 +151,7 @@ int smtp_reply_line(struct smtp_reply *r, const char *line, size_t len,
 
 enum smtp_reply_err smtp_reply_read(struct smtp_rbuf *b, struct smtp_reply *r)
 {
-	static char line[SMTPC_LINE_MAX + 1];
+	static char line[SMTPC_LINE_MAX + 2];
 	memset(r, 0, sizeof(*r));
 	for (;;) {
 		size_t len;
