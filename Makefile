@@ -27,7 +27,7 @@ OPT      = -O2 -g -D_FORTIFY_SOURCE=2
 LDSAN    =
 endif
 
-PKGS     = libtls libevent libpcre2-8
+PKGS     = libtls libevent libpcre2-8 libunbound
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -131,6 +131,7 @@ FUZZ_EXTRA_fuzz_addrlist  = tools/addrlist.c
 FUZZ_EXTRA_fuzz_dsn       = queue/dsn.c
 FUZZ_EXTRA_fuzz_local_req = delivery/local_req.c
 FUZZ_EXTRA_fuzz_smtp_reply = delivery/smtp_reply.c
+FUZZ_EXTRA_fuzz_dns       = smtpd/smtpd_dnsck.c
 
 .SECONDEXPANSION:
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_EXTRA_fuzz_$$*) build-fuzz/libcommon.a $(wildcard common/*.h)

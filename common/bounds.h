@@ -123,4 +123,29 @@
 #define SMTPC_NEXTHOPS_MAX 32
 #define SMTPC_ADDRS_MAX 32
 
+/*
+ * DNS (common/dns*.c).  A host name in text form without the trailing
+ * dot; the reason text kept for logs; records used from one answer (the
+ * rest are dropped); one TXT record after joining its strings; TLSA
+ * association data (a full certificate fits); the default and the
+ * largest per-query timeout; hosts one next-hop resolves to.
+ */
+#define DNS_NAME_MAX 253
+#define DNS_WHY_MAX 256
+#define DNS_RR_MAX 100
+#define DNS_TXT_MAX 1024
+#define DNS_TLSA_DATA_MAX 8192
+#define DNS_TIMEOUT_DEFAULT_MS 10000
+#define DNS_TIMEOUT_MAX_MS 120000
+#define DNS_HOSTS_MAX 100
+/* Addresses taken from the hosts file for reverse lookups. */
+#define DNS_HOSTS_FILE_MAX 1000
+/* smtpd DNS restrictions: value ranges per octet in a DNSBL filter
+ * ("zone=127.0.0.[2;4..11]"), servers per check_*_{mx,ns}_access and
+ * addresses per server; NS lookups walk at most this many parents. */
+#define DNSCK_FILTER_RANGES 16
+#define DNSCK_SERVERS_MAX 16
+#define DNSCK_SERVER_ADDRS 16
+#define DNSCK_NS_WALK_MAX 10
+
 #endif

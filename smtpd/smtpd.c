@@ -18,7 +18,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -37,7 +36,7 @@
 #include "htable.h"
 #include "log.h"
 #include "mastercf.h"
-#include "smtpd_dns.h"
+#include "dns.h"
 #include "smtpd_route.h"
 #include "smtpd_session.h"
 #include "strlist.h"
@@ -279,17 +278,17 @@ int main(int argc, char **argv)
 	srv.base = event_base_new();
 	if (srv.base == NULL)
 		log_fatal("event_base_new failed");
-	if (cfg_get_bool(d.cfg, "smtpd_peername_lookup")) {
-		srv.hosts = smtpd_dns_load_hosts();
-		/* Reads resolv.conf and the hosts file now, before chroot. */
-		srv.dns = evdns_base_new(srv.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-		                                       EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-		if (srv.dns == NULL)
-			log_warn("no DNS resolver: client names will be \"unknown\"");
-		else {
-			evdns_base_set_option(srv.dns, "timeout:", "5");
-			evdns_base_set_option(srv.dns, "attempts:", "2");
-		}
+	/* Reads resolv.conf, the hosts file and the trust anchor now,
+	 * before chroot. */
+	char dnserr[512];
+	srv.peername_lookup = cfg_get_bool(d.cfg, "smtpd_peername_lookup");
+	srv.dns = dns_ctx_from_cfg(d.cfg, dnserr, sizeof(dnserr));
+	if (srv.dns == NULL || !dns_ctx_attach(srv.dns, srv.base)) {
+		log_warn("no DNS resolver (%s): client names will be \"unknown\", DNS checks fail "
+		         "temporarily",
+		         srv.dns ? "cannot watch it" : dnserr);
+		dns_ctx_free(srv.dns);
+		srv.dns = NULL;
 	}
 
 	daemon_drop_privileges(&d, cfg_get(d.cfg, "network_user"), daemon_chroot_wanted(&d));
@@ -314,13 +313,10 @@ int main(int argc, char **argv)
 	event_free(sigint);
 	for (size_t i = 0; i < srv.nlisteners; i++)
 		event_free(srv.listeners[i]);
-	if (srv.dns)
-		evdns_base_free(srv.dns, 0);
+	dns_ctx_free(srv.dns);
 	route_free(srv.route);
 	strlist_free(srv.discard_ehlo);
 	ht_free(srv.per_client, NULL);
-	if (srv.hosts)
-		ht_free(srv.hosts, free);
 	event_base_free(srv.base);
 	daemon_free(&d);
 	return 0;

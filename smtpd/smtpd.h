@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 struct event_base;
-struct evdns_base;
+struct dns_ctx;
 struct htable;
 struct route;
 struct daemon;
@@ -19,10 +19,10 @@ struct daemon;
 struct smtpd_server {
 	struct daemon *d;
 	struct event_base *base;
-	struct evdns_base *dns; /* NULL: smtpd_peername_lookup = no */
+	struct dns_ctx *dns;    /* the resolver (common/dns); NULL if it failed */
+	bool peername_lookup;   /* smtpd_peername_lookup */
 	struct route *route;
 	struct htable *per_client; /* client address -> open sessions */
-	struct htable *hosts;      /* /etc/hosts: address -> first name */
 	struct event *listeners[64];
 	size_t nlisteners;
 	bool accepting;

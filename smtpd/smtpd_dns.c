@@ -1,136 +1,135 @@
 /*
  * smtpd_dns.c - client name lookups for smtpd (see smtpd_dns.h).  Runs
- * in smtpd.  Untrusted input: DNS answers (names are checked against the
- * host name alphabet and SMTP_HOST_MAX; a name counts only when its
- * address records include the client's address) and, trusted, the
- * hosts file, read with bounded lines and entries.
+ * in smtpd.  Untrusted input: DNS answers, parsed and bounded by
+ * common/dns (names checked against the host name alphabet); a name
+ * counts only when its address records include the client's address.
+ * The hosts file is part of the resolver (common/dns).
  */
 #include "smtpd_dns.h"
 
 #include <arpa/inet.h>
-#include <event2/dns.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounds.h"
-#include "htable.h"
+#include "dns.h"
+#include "log.h"
 #include "xalloc.h"
 
-#define HOSTS_MAX 10000
-
-struct htable *smtpd_dns_load_hosts(void)
-{
-	struct htable *h = ht_new();
-	FILE *fp = fopen("/etc/hosts", "re");
-	char line[1024];
-	if (fp == NULL)
-		return h;
-	while (ht_count(h) < HOSTS_MAX && fgets(line, sizeof(line), fp) != NULL) {
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		char *save, *addr = strtok_r(line, " \t\r\n", &save);
-		char *name = addr ? strtok_r(NULL, " \t\r\n", &save) : NULL;
-		struct netaddr_net a;
-		char text[INET6_ADDRSTRLEN];
-		if (name == NULL || strlen(name) > SMTP_HOST_MAX || !netaddr_parse_addr(addr, &a) ||
-		    inet_ntop(a.family, a.addr, text, sizeof(text)) == NULL || ht_get(h, text))
-			continue;
-		ht_put(h, text, xstrdup(name));
-	}
-	fclose(fp);
-	return h;
-}
-
-struct dnsq {
-	struct evdns_base *dns;
+struct smtpd_dns_req {
+	struct dns_ctx *dns;
+	struct dns_query *q;
 	struct netaddr_net a;
-	char name[SMTP_HOST_MAX + 1];
-	void (*done)(void *arg, const char *name);
+	char addr[INET6_ADDRSTRLEN];
+	struct smtpd_client_names n;
+	void (*done)(void *arg, const struct smtpd_client_names *n);
 	void *arg;
 };
 
-static void finish(struct dnsq *q, const char *name)
+static void names_unknown(struct smtpd_client_names *n, enum smtpd_name_status st)
 {
-	void (*done)(void *, const char *) = q->done;
-	void *arg = q->arg;
-	char n[SMTP_HOST_MAX + 1];
-	snprintf(n, sizeof(n), "%s", name ? name : "");
-	free(q);
-	done(arg, name ? n : NULL);
+	snprintf(n->name, sizeof(n->name), "unknown");
+	snprintf(n->reverse_name, sizeof(n->reverse_name), "unknown");
+	n->name_status = n->reverse_status = st;
 }
 
-static void on_forward(int result, char type, int count, int ttl, void *addrs, void *arg)
+static void finish(struct smtpd_dns_req *r)
 {
-	struct dnsq *q = arg;
+	struct smtpd_client_names n = r->n;
+	void (*done)(void *, const struct smtpd_client_names *) = r->done;
+	void *arg = r->arg;
+	free(r);
+	done(arg, &n);
+}
+
+static void on_forward(void *arg, struct dns_result *res)
+{
+	struct smtpd_dns_req *r = arg;
 	bool match = false;
-	(void)ttl;
-	if (result == DNS_ERR_NONE && addrs != NULL) {
-		int fam = type == DNS_IPv4_A ? AF_INET : type == DNS_IPv6_AAAA ? AF_INET6 : 0;
-		size_t al = fam == AF_INET ? 4 : 16;
-		for (int i = 0; fam && fam == q->a.family && i < count; i++)
-			if (memcmp((const char *)addrs + (size_t)i * al, q->a.addr, al) == 0)
-				match = true;
+	r->q = NULL;
+	for (size_t i = 0; res->status == DNS_OK && i < res->n; i++)
+		if (res->rr[i].family == r->a.family &&
+		    memcmp(res->rr[i].addr, r->a.addr, r->a.family == AF_INET ? 4 : 16) == 0)
+			match = true;
+	if (match) {
+		snprintf(r->n.name, sizeof(r->n.name), "%s", r->n.reverse_name);
+		r->n.name_status = SMTPD_NAME_OK;
+	} else if (res->status == DNS_TEMPFAIL) {
+		log_warn("%s: hostname %s verification failed: %s", r->addr, r->n.reverse_name,
+		         res->why);
+		r->n.name_status = SMTPD_NAME_TEMP;
+	} else {
+		if (res->status == DNS_OK)
+			log_warn("hostname %s does not resolve to address %s", r->n.reverse_name,
+			         r->addr);
+		else
+			log_warn("hostname %s does not resolve to address %s: %s", r->n.reverse_name,
+			         r->addr, res->why);
+		r->n.name_status = SMTPD_NAME_FORGED;
 	}
-	finish(q, match ? q->name : NULL);
+	dns_result_free(res);
+	finish(r);
 }
 
-static bool name_ok(const char *n)
+static void on_reverse(void *arg, struct dns_result *res)
 {
-	size_t l = strlen(n);
-	if (l == 0 || l > SMTP_HOST_MAX)
-		return false;
-	for (size_t i = 0; i < l; i++)
-		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
-		      (n[i] >= '0' && n[i] <= '9') || n[i] == '-' || n[i] == '.' || n[i] == '_'))
-			return false;
-	return true;
-}
-
-static void on_reverse(int result, char type, int count, int ttl, void *addrs, void *arg)
-{
-	struct dnsq *q = arg;
-	(void)ttl;
-	if (result == DNS_ERR_NONE && type == DNS_PTR && count > 0 && addrs != NULL) {
-		const char *n = *(char **)addrs;
-		if (n && name_ok(n)) {
-			snprintf(q->name, sizeof(q->name), "%s", n);
-			struct evdns_request *r =
-			    q->a.family == AF_INET
-			        ? evdns_base_resolve_ipv4(q->dns, q->name, DNS_QUERY_NO_SEARCH, on_forward, q)
-			        : evdns_base_resolve_ipv6(q->dns, q->name, DNS_QUERY_NO_SEARCH, on_forward, q);
-			if (r != NULL)
-				return;
-		}
-	}
-	finish(q, NULL);
-}
-
-void smtpd_dns_client_name(struct evdns_base *dns, struct htable *hosts,
-                           const struct netaddr_net *a, const char *addr,
-                           void (*done)(void *arg, const char *name), void *arg)
-{
-	const char *known = hosts ? ht_get(hosts, addr) : NULL;
-	if (known != NULL || dns == NULL || a->family == 0) {
-		done(arg, known);
+	struct smtpd_dns_req *r = arg;
+	r->q = NULL;
+	if (res->status != DNS_OK) {
+		names_unknown(&r->n, res->status == DNS_TEMPFAIL ? SMTPD_NAME_TEMP : SMTPD_NAME_PERM);
+		dns_result_free(res);
+		finish(r);
 		return;
 	}
-	struct dnsq *q = xcalloc(1, sizeof(*q));
-	q->dns = dns;
-	q->a = *a;
-	q->done = done;
-	q->arg = arg;
-	struct evdns_request *r =
-	    a->family == AF_INET
-	        ? evdns_base_resolve_reverse(dns, (const struct in_addr *)(const void *)a->addr, 0,
-	                                     on_reverse, q)
-	        : evdns_base_resolve_reverse_ipv6(dns, (const struct in6_addr *)(const void *)a->addr,
-	                                          0, on_reverse, q);
-	if (r == NULL) {
-		free(q);
-		done(arg, NULL);
+	/* The first name; the parser has checked its alphabet and length.
+	 * A "name" that is an address would let a client claim another
+	 * client's identity in access maps: unknown, as Postfix. */
+	struct netaddr_net numeric;
+	if (netaddr_parse_addr(res->rr[0].name, &numeric)) {
+		log_warn("numeric hostname: %s", res->rr[0].name);
+		names_unknown(&r->n, SMTPD_NAME_PERM);
+		dns_result_free(res);
+		finish(r);
+		return;
 	}
+	snprintf(r->n.reverse_name, sizeof(r->n.reverse_name), "%s", res->rr[0].name);
+	r->n.reverse_status = SMTPD_NAME_OK;
+	r->n.name_status = SMTPD_NAME_TEMP;
+	dns_result_free(res);
+	r->q = dns_query(r->dns, r->n.reverse_name, r->a.family == AF_INET ? DNS_T_A : DNS_T_AAAA,
+	                 on_forward, r);
+}
+
+struct smtpd_dns_req *smtpd_dns_client_name(struct dns_ctx *dns, const struct netaddr_net *a,
+                                            void (*done)(void *arg,
+                                                         const struct smtpd_client_names *n),
+                                            void *arg)
+{
+	struct smtpd_client_names n;
+	char rev[DNS_NAME_MAX + 1];
+	if (dns == NULL || a->family == 0 ||
+	    !dns_reverse_name(a->family, a->addr, NULL, rev, sizeof(rev))) {
+		names_unknown(&n, dns == NULL && a->family != 0 ? SMTPD_NAME_PERM : SMTPD_NAME_TEMP);
+		done(arg, &n);
+		return NULL;
+	}
+	struct smtpd_dns_req *r = xcalloc(1, sizeof(*r));
+	r->dns = dns;
+	r->a = *a;
+	inet_ntop(a->family, a->addr, r->addr, sizeof(r->addr));
+	names_unknown(&r->n, SMTPD_NAME_TEMP);
+	r->done = done;
+	r->arg = arg;
+	r->q = dns_query(dns, rev, DNS_T_PTR, on_reverse, r);
+	return r;
+}
+
+void smtpd_dns_cancel(struct smtpd_dns_req *r)
+{
+	if (r == NULL)
+		return;
+	dns_cancel(r->q);
+	free(r);
 }

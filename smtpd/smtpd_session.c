@@ -61,6 +61,7 @@ struct session {
 	char rfc_addr[80]; /* as in Received: (IPv6: prefix) */
 	char port[8];
 	char name[SMTP_HOST_MAX + 1];
+	struct smtpd_client_names names; /* name, reverse name, their status */
 	struct netaddr_net client;
 	bool counted;
 
@@ -938,11 +939,11 @@ static void greet(struct session *s)
 }
 
 /* The client's name is known (or not): greet. */
-static void named(void *arg, const char *name)
+static void named(void *arg, const struct smtpd_client_names *n)
 {
 	struct session *s = arg;
-	if (name != NULL)
-		snprintf(s->name, sizeof(s->name), "%s", name);
+	s->names = *n;
+	snprintf(s->name, sizeof(s->name), "%s", n->name);
 	greet(s);
 }
 
@@ -988,7 +989,7 @@ void session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa, 
 	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_MAX);
 	bufferevent_setwatermark(s->bev, EV_WRITE, OUTPUT_MAX / 2, 0);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-	smtpd_dns_client_name(srv->dns, srv->hosts, &s->client, s->addr, named, s);
+	smtpd_dns_client_name(srv->peername_lookup ? srv->dns : NULL, &s->client, named, s);
 }
 
 void session_shutdown_all(void)

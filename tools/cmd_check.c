@@ -16,6 +16,7 @@
 #include "cfguse.h"
 #include "cmds.h"
 #include "diag.h"
+#include "dns.h"
 #include "map.h"
 #include "mastercf.h"
 #include "strbuf.h"
@@ -244,6 +245,9 @@ static void check_param(struct checker *k, const struct cfguse *u,
 		diag_report(&k->diag, k->file, k->line, DIAG_ERROR, "%s: %s", name, err);
 	else
 		check_value(k, p, value);
+	if (!err[0] && strncmp(name, "postern_dns_", 12) == 0 &&
+	    !dns_check_param(name, value, err, sizeof(err)))
+		diag_report(&k->diag, k->file, k->line, DIAG_ERROR, "%s: %s", name, err);
 	free(value);
 }
 

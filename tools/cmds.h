@@ -19,6 +19,8 @@ int cmd_flush(int argc, char **argv);
 int cmd_sendmail(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_super(int argc, char **argv);
+/* cmd_dns.c */
+int cmd_dns(int argc, char **argv);
 
 /* Shared by the verbs: print usage text and return 2. */
 int cmd_usage(const char *text);

@@ -30,6 +30,7 @@ static const struct {
 	{"sendmail", cmd_sendmail, "submit a message (like sendmail)"},
 	{"queue", cmd_queue, "list or flush the queue (like postqueue/mailq)"},
 	{"super", cmd_super, "delete, hold, release, requeue messages (like postsuper)"},
+	{"dns", cmd_dns, "look up a name with postern's resolver (A MX TXT PTR TLSA nexthop ...)"},
 };
 
 /*
