@@ -31,6 +31,7 @@
 
 #include "cfg.h"
 #include "daemon.h"
+#include "dns.h"
 #include "ipc.h"
 #include "local_req.h"
 #include "log.h"
@@ -248,6 +249,16 @@ int main(int argc, char **argv)
 	               : cfg_get_long(d.cfg, "default_process_limit");
 	if (maxproc <= 0)
 		maxproc = 100;
+	/* A resolver is made per connection process (serve()): libunbound's
+	 * context holds pipes and a worker thread that forked siblings must
+	 * not share.  This one only checks the settings once. */
+	char dnserr[256];
+	struct dns_ctx *probe = dns_ctx_from_cfg(d.cfg, dnserr, sizeof(dnserr));
+	if (probe == NULL)
+		log_warn("no DNS resolver (%s): host names are looked up with getaddrinfo, "
+		         "without MX records", dnserr);
+	else
+		dns_ctx_free(probe);
 	daemon_drop_privileges(&d, cfg_get(d.cfg, "network_user"), daemon_chroot_wanted(&d));
 
 	struct sigaction sa;
@@ -296,7 +307,10 @@ int main(int argc, char **argv)
 			signal(SIGCHLD, SIG_DFL);
 			signal(SIGTERM, SIG_DFL);
 			signal(SIGINT, SIG_DFL);
+			sc.dns = dns_ctx_from_cfg(d.cfg, dnserr, sizeof(dnserr));
 			serve(&sc, c);
+			if (sc.dns != NULL)
+				dns_ctx_free(sc.dns);
 			_exit(0);
 		}
 		active++;

@@ -16,6 +16,7 @@
 struct cfg;
 struct map;
 struct tls_config;
+struct dns_ctx;
 
 enum smtp_tls_level {
 	TLS_LEV_NONE,
@@ -50,6 +51,9 @@ struct smtp_conf {
 	long tls_loglevel;
 	long peer_uid;
 	const char *myhostname;
+	/* common/dns resolver for MX and address lookups; NULL: getaddrinfo
+	 * only (no resolver could be set up). */
+	struct dns_ctx *dns;
 };
 
 /* A destination's TLS policy. */

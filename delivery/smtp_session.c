@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "dns.h"
+#include "dns_host.h"
 #include "local_req.h"
 #include "log.h"
 #include "proto.h"
@@ -606,6 +609,112 @@ static enum outcome session(struct sess *s)
 	return transaction(s);
 }
 
+/* One server address: connect, the session, and for "may" a second
+ * connection in plaintext after a failed handshake. */
+static enum outcome try_addr(struct sess *s, const char *host, const struct sockaddr *sa,
+                             socklen_t salen)
+{
+	const struct smtp_conf *sc = s->sc;
+	const char *bind = sa->sa_family == AF_INET6 ? sc->bind_address6 : sc->bind_address;
+	enum outcome o = OUT_NEXT;
+	s->tls_off = false;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char why[512];
+		s->t_conn = 0;
+		if (!smtp_conn_tcp(&s->c, host, sa, salen, bind, sc->connect_timeout, why,
+		                   sizeof(why))) {
+			set_why(s, "4.4.1", NULL, "%s", why);
+			log_info("%s: %s", s->j->req->id, why);
+			return OUT_NEXT;
+		}
+		o = session(s);
+		smtp_conn_close(&s->c);
+		if (o != OUT_NEXT_PLAIN)
+			break;
+		s->tls_off = true;
+		o = OUT_NEXT;
+	}
+	return o;
+}
+
+/* With common/dns: MX records (unless bracketed), implicit MX, null MX,
+ * the address limit, inet_protocols, smtp_host_lookup. */
+static enum outcome try_hosts(struct sess *s, const char *dest, const char *host,
+                              const char *port, bool bracketed)
+{
+	const struct smtp_conf *sc = s->sc;
+	struct dns_host_opts o;
+	dns_host_opts_from_cfg(&o, sc->cfg);
+	o.no_mx = bracketed;
+	char *end;
+	unsigned long pn = strtoul(port, &end, 10);
+	if (*end != '\0' || pn == 0 || pn > 65535) {
+		struct servent *se = getservbyname(port, "tcp");
+		if (se == NULL) {
+			set_why(s, "4.3.5", NULL, "bad next-hop port \"%.64s\" in %.200s", port, dest);
+			return OUT_STOP;
+		}
+		pn = ntohs((uint16_t)se->s_port);
+	}
+	struct dns_hosts *h = dns_hosts_lookup(sc->dns, host, &o);
+	if (h == NULL) {
+		set_why(s, "4.4.3", NULL, "lookup of %.200s failed", host);
+		return OUT_NEXT;
+	}
+	enum outcome out = OUT_NEXT;
+	switch (h->status) {
+	case DNS_HOSTS_OK:
+		break;
+	case DNS_HOSTS_NULLMX:
+		set_why(s, "5.1.10", NULL, "%s", *h->why ? h->why : "Domain does not accept mail (nullMX)");
+		out = OUT_STOP;
+		goto done;
+	case DNS_HOSTS_NOTFOUND:
+	case DNS_HOSTS_NOADDR:
+		set_why(s, "5.4.4", NULL, "%s", *h->why ? h->why
+		        : "Host or domain name not found. Host not found");
+		out = OUT_STOP;
+		goto done;
+	case DNS_HOSTS_TEMPFAIL:
+	default:
+		set_why(s, "4.4.3", NULL, "%s", *h->why ? h->why
+		        : "Host or domain name not found. Host not found, try again");
+		out = OUT_NEXT;
+		goto done;
+	}
+	/* The best MX is this host: the mail would come back (Postfix's
+	 * "loops back to myself"). */
+	if (h->n > 0 && h->host[0].pref >= 0 && strcasecmp(h->host[0].name, sc->myhostname) == 0) {
+		set_why(s, "5.4.6", NULL, "mail for %.200s loops back to myself", host);
+		out = OUT_STOP;
+		goto done;
+	}
+	for (size_t i = 0; i < h->n && i < SMTPC_ADDRS_MAX; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		memset(&ss, 0, sizeof(ss));
+		if (h->host[i].family == AF_INET6) {
+			struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+			a6->sin6_family = AF_INET6;
+			a6->sin6_port = htons((uint16_t)pn);
+			memcpy(&a6->sin6_addr, h->host[i].addr, 16);
+			sl = sizeof(*a6);
+		} else {
+			struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+			a4->sin_family = AF_INET;
+			a4->sin_port = htons((uint16_t)pn);
+			memcpy(&a4->sin_addr, h->host[i].addr, 4);
+			sl = sizeof(*a4);
+		}
+		out = try_addr(s, h->host[i].name, (struct sockaddr *)&ss, sl);
+		if (out == OUT_DONE || out == OUT_STOP)
+			break;
+	}
+done:
+	dns_hosts_free(h);
+	return out;
+}
+
 /* The destination's server addresses: literal, [host], host:port, unix:path. */
 static enum outcome try_dest(struct sess *s, const char *dest)
 {
@@ -662,6 +771,8 @@ static enum outcome try_dest(struct sess *s, const char *dest)
 	}
 	if (*port == '\0')
 		snprintf(port, sizeof(port), "%u", sc->default_port);
+	if (sc->dns != NULL)
+		return try_hosts(s, dest, host, port, *d == '[' || sc->lmtp);
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
 	int rc = getaddrinfo(host, port, &hints, &res);
 	if (rc != 0) {
@@ -679,25 +790,7 @@ static enum outcome try_dest(struct sess *s, const char *dest)
 	long limit = sc->mx_address_limit > 0 ? sc->mx_address_limit : SMTPC_ADDRS_MAX;
 	for (ai = res; ai != NULL && tried < limit && tried < SMTPC_ADDRS_MAX; ai = ai->ai_next) {
 		tried++;
-		const char *bind = ai->ai_family == AF_INET6 ? sc->bind_address6 : sc->bind_address;
-		s->tls_off = false;
-		for (int attempt = 0; attempt < 2; attempt++) {
-			char why[512];
-			s->t_conn = 0;
-			if (!smtp_conn_tcp(&s->c, host, ai->ai_addr, ai->ai_addrlen, bind,
-			                   sc->connect_timeout, why, sizeof(why))) {
-				set_why(s, "4.4.1", NULL, "%s", why);
-				log_info("%s: %s", s->j->req->id, why);
-				o = OUT_NEXT;
-				break;
-			}
-			o = session(s);
-			smtp_conn_close(&s->c);
-			if (o != OUT_NEXT_PLAIN)
-				break;
-			s->tls_off = true;
-			o = OUT_NEXT;
-		}
+		o = try_addr(s, host, ai->ai_addr, ai->ai_addrlen);
 		if (o == OUT_DONE || o == OUT_STOP)
 			break;
 	}

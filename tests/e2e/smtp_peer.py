@@ -127,7 +127,7 @@ def serve(conn):
 def main():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
+    s.bind((os.environ.get("PEER_ADDR", "127.0.0.1"), port))
     s.listen(16)
     open(os.path.join(outdir, "ready"), "w").close()
     while True:
