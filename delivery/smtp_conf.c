@@ -168,6 +168,7 @@ void smtp_conf_load(struct smtp_conf *sc, struct cfg *cfg, const char *prog)
 	sc->fp_digest = xstrdup(smtp_conf_get(sc, "tls_fingerprint_digest"));
 	sc->tls_loglevel = cfg_get_long(cfg, sc->lmtp ? "lmtp_tls_loglevel"
 	                                              : "smtp_tls_loglevel");
+	smtp_sasl_load(&sc->sasl, sc);
 }
 
 /* Keys for smtp_tls_policy_maps: the destination as named, and for a

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smtp_sasl.h"
+
 struct cfg;
 struct map;
 struct tls_config;
@@ -54,6 +56,7 @@ struct smtp_conf {
 	/* common/dns resolver for MX and address lookups; NULL: getaddrinfo
 	 * only (no resolver could be set up). */
 	struct dns_ctx *dns;
+	struct smtp_sasl_conf sasl;
 };
 
 /* A destination's TLS policy. */

@@ -30,6 +30,7 @@
 #include "smtp_conf.h"
 #include "smtp_conn.h"
 #include "smtp_reply.h"
+#include "smtp_sasl.h"
 #include "strlist.h"
 
 /* What a session attempt left for the next address to try. */
@@ -584,6 +585,64 @@ end:
 	return out;
 }
 
+static bool sasl_write(void *arg, const char *line)
+{
+	struct sess *s = arg;
+	char buf[8200];
+	snprintf(buf, sizeof(buf), "%s\r\n", line);
+	return put(s, buf, s->sc->helo_timeout, "performing the AUTH exchange");
+}
+
+static bool sasl_read(void *arg, int *code, const char **last, const char **full)
+{
+	struct sess *s = arg;
+	static struct smtp_reply r;
+	if (!get_reply(s, &r, s->sc->helo_timeout, "performing the AUTH exchange"))
+		return false;
+	*code = r.code;
+	const char *nl = strrchr(r.body, '\n');
+	*last = nl ? nl + 1 : r.body;
+	*full = r.text;
+	return true;
+}
+
+/* Smarthost authentication when enabled and a password is configured
+ * for this destination. */
+static enum outcome auth(struct sess *s, const struct smtp_reply *ehlo)
+{
+	const struct smtp_conf *sc = s->sc;
+	char *user = NULL, *pass = NULL;
+	int f = smtp_sasl_find(&sc->sasl, s->dest, s->c.host, s->c.port, &user, &pass);
+	if (f < 0) {
+		set_why(s, "4.7.0", s->c.relay, "SASL password table lookup failed");
+		return OUT_NEXT;
+	}
+	const char *p;
+	size_t pl;
+	if (f == 0 || !smtp_reply_ehlo_has(ehlo, "AUTH", &p, &pl)) {
+		free(user);
+		free(pass);
+		return OUT_DONE;
+	}
+	char mechs[1024];
+	snprintf(mechs, sizeof(mechs), "%.*s", (int)(pl < sizeof(mechs) ? pl : sizeof(mechs) - 1), p);
+	struct smtp_sasl_io io = {.arg = s, .write_line = sasl_write, .read_reply = sasl_read};
+	char dsn[16], why[SMTPC_REPLY_TEXT_MAX + 256];
+	int rc = smtp_sasl_auth(&sc->sasl, &io, s->c.host, mechs, s->c.tls != NULL, user, pass,
+	                        s->c.hostaddr, dsn, sizeof(dsn), why, sizeof(why));
+	explicit_bzero(pass, strlen(pass));
+	free(user);
+	free(pass);
+	if (rc == 0)
+		return OUT_DONE;
+	if (rc == -1) {
+		log_info("%s: %s", s->j->req->id, why);
+		set_why(s, dsn, s->c.relay, "%s", why);
+		return dsn[0] == '5' ? OUT_STOP : OUT_NEXT;
+	}
+	return OUT_NEXT;
+}
+
 /* One server address: the whole session. */
 static enum outcome session(struct sess *s)
 {
@@ -604,6 +663,8 @@ static enum outcome session(struct sess *s)
 		return OUT_NEXT;
 	enum outcome o = starttls(s, &r);
 	if (o != OUT_DONE)
+		return o;
+	if (sc->sasl.enable && (o = auth(s, &r)) != OUT_DONE)
 		return o;
 	s->t_conn = now_f();
 	return transaction(s);

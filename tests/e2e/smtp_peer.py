@@ -13,10 +13,13 @@ whole session:
   manylines   greets with 10000 continuation lines
   stall       greets, then never answers
   greet554    greets with 554 5.7.1 go away
+  auth        offers AUTH PLAIN LOGIN, wants user "user" password "secret"
+              (530 to MAIL before that)
 Each transaction is written to OUTDIR/msg.N (envelope lines, then the
 data as received, dot-stuffing and CRLF left as they were on the wire)
 and every command line to OUTDIR/commands.
 """
+import base64
 import os
 import socket
 import sys
@@ -54,6 +57,14 @@ def serve(conn):
         return
     env = []
     rcpts_ok = []
+    authed = [mode != "auth"]
+
+    def check(u, p):
+        if u == b"user" and p == b"secret":
+            authed[0] = True
+            send(b"235 2.7.0 Authentication successful\r\n")
+        else:
+            send(b"535 5.7.8 Error: authentication failed: bad password\r\n")
     while True:
         line = f.readline(10000)
         if not line:
@@ -65,11 +76,39 @@ def serve(conn):
             if mode == "noesmtp":
                 send(b"502 5.5.2 EHLO not understood\r\n")
                 continue
-            send(b"250-peer.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n"
+            auth = b"250-AUTH PLAIN LOGIN\r\n" if mode == "auth" else b""
+            send(b"250-peer.test\r\n" + auth + b"250-PIPELINING\r\n250-SIZE 1000000\r\n"
                  b"250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n"
                  b"250 ENHANCEDSTATUSCODES\r\n")
         elif cmd == b"HELO":
             send(b"250 peer.test\r\n")
+        elif cmd == b"AUTH":
+            parts = line.split()
+            mech = parts[1].upper() if len(parts) > 1 else b""
+            try:
+                if mech == b"PLAIN":
+                    if len(parts) > 2:
+                        resp = parts[2]
+                    else:
+                        send(b"334 \r\n")
+                        resp = f.readline(10000).strip()
+                    fields = base64.b64decode(resp).split(b"\0")
+                    check(fields[1], fields[2])
+                elif mech == b"LOGIN":
+                    if len(parts) > 2:
+                        u = base64.b64decode(parts[2])
+                    else:
+                        send(b"334 VXNlcm5hbWU6\r\n")
+                        u = base64.b64decode(f.readline(10000).strip())
+                    send(b"334 UGFzc3dvcmQ6\r\n")
+                    p = base64.b64decode(f.readline(10000).strip())
+                    check(u, p)
+                else:
+                    send(b"504 5.5.4 mechanism not supported\r\n")
+            except Exception:
+                send(b"501 5.5.2 bad AUTH\r\n")
+        elif cmd == b"MAIL" and not authed[0]:
+            send(b"530 5.7.0 Authentication required\r\n")
         elif cmd == b"MAIL":
             env = [line]
             rcpts_ok = []
