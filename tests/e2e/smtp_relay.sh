@@ -36,6 +36,7 @@ for p in ok:normal close:closedata long:longline many:manylines stall:stall \
 	peer "${p%%:*}" "${p#*:}" || { pt_fail "peer $p"; pt_done; }
 done
 SPORT=$(pt_free_port)
+DEAD=$(pt_free_port) # nothing listens there
 mkdir -p "$PT_TMP/sink"
 "$SINK" -u nobody -d "$PT_TMP/sink/%M." "127.0.0.1:$SPORT" 10 >"$PT_TMP/sink.out" 2>&1 &
 BGP="$BGP $!"
@@ -54,7 +55,9 @@ helo.test       smtp:[127.0.0.1]:$PORT_helo
 bnc.test        :[127.0.0.1]:$PORT_bnc
 err.test        error:5.7.1 mail for err.test is not accepted here
 drop.test       discard:dropped by test policy
+fb.test         tfb:[127.0.0.1]:$DEAD
 EOT
+printf 'sdr@bnc.test [127.0.0.1]:%s\n' "$PORT_helo" >"$d/sdrelay"
 cat >>"$d/main.cf" <<EOC
 relayhost = [127.0.0.1]:$SPORT
 transport_maps = texthash:$d/transport
@@ -63,7 +66,12 @@ minimal_backoff_time = 2s
 maximal_backoff_time = 4s
 queue_run_delay = 1s
 smtp_helo_name = client.postern.test
+sender_dependent_relayhost_maps = texthash:$d/sdrelay
+relay_domains = reldom.test
+relay_transport = relay:[127.0.0.1]:$PORT_ok
 EOC
+echo "relay     unix  -       -       n       -       -       smtp" >>"$d/master.cf"
+echo "tfb       unix  -       -       n       -       -       smtp -o smtp_fallback_relay=[127.0.0.1]:$SPORT" >>"$d/master.cf"
 pt_start "$d" || { pt_fail "instance starts"; pt_done; }
 LOG=$d/maillog
 
@@ -129,6 +137,16 @@ printf 'Subject: e\n\nx\n' | send s@bnc.test a@err.test
 pt_check "error: transport bounces with its text" waitlog "to=<a@err.test>, relay=none, .*dsn=5\.7\.1, status=bounced \(mail for err\.test is not accepted here\)"
 printf 'Subject: d\n\nx\n' | send s@bnc.test a@drop.test
 pt_check "discard: transport drops with a log line" waitlog "to=<a@drop.test>, relay=none, .*dsn=2\.0\.0, status=sent \(dropped by test policy\)"
+
+# 5. relay_domains/relay_transport, sender_dependent_relayhost_maps,
+# smtp_fallback_relay.
+printf 'Subject: r\n\nx\n' | send s@bnc.test a@sub.reldom.test
+pt_check "relay_domains (a subdomain) -> relay_transport's next hop" waitlog "to=<a@sub.reldom.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PORT_ok, .*status=sent"
+printf 'Subject: s\n\nx\n' | send sdr@bnc.test a@other.test
+pt_check "sender_dependent_relayhost_maps overrides relayhost" waitlog "to=<a@other.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PORT_helo, .*status=sent"
+printf 'Subject: f\n\nx\n' | send s@bnc.test a@fb.test
+pt_check "next hop refuses: smtp_fallback_relay gets it" waitlog "to=<a@fb.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$SPORT, .*status=sent"
+pt_check "the refused connection was logged" waitlog "connect to 127\.0\.0\.1\[127\.0\.0\.1\]:$DEAD: Connection refused"
 
 pt_check "no agent crashed" bash -c "! grep -qE 'smtp.*(signal|AddressSanitizer|runtime error)|exited with status [^0]' '$LOG'"
 pt_done
