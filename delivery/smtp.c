@@ -116,6 +116,8 @@ static bool send_result(int sock, size_t idx, const struct smtp_result *r)
 	ipc_add_str(&o, T_STATUS, r->dsn);
 	ipc_add_str(&o, T_TEXT, r->text);
 	ipc_add_str(&o, T_RELAY, r->relay);
+	if (r->dsn_passed)
+		ipc_add_u64(&o, T_FLAGS, PROTO_FLAG_DSN_PASSED);
 	int rc = ipc_send(sock, &o, -1);
 	ipc_out_free(&o);
 	return rc == 0;

@@ -106,6 +106,8 @@ static void result(struct sess *s, size_t i, const char *dsn, const char *text)
 	double now = now_f();
 	r->t_conn = s->t_conn > 0 ? s->t_conn - s->t0 : now - s->t0;
 	r->t_xfer = s->t_conn > 0 ? now - s->t_conn : 0;
+	r->dsn_passed = dsn[0] == '2' && s->dsn && s->c.fd >= 0 &&
+	                s->j->req->rcpt[i].notify != 0;
 }
 
 /* The DSN status of a reply: its own enhanced code, else from the code. */

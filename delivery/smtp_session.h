@@ -22,6 +22,7 @@ struct smtp_result {
 	char text[SMTPC_REPLY_TEXT_MAX + 512];
 	char relay[400];       /* "host[addr]:port" or "none" */
 	double t_conn, t_xfer; /* delays= c and d */
+	bool dsn_passed;       /* NOTIFY went on to a server with DSN */
 };
 
 struct smtp_job {

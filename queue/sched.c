@@ -380,6 +380,9 @@ static void on_agent(evutil_socket_t sock, short what, void *arg)
 	}
 	r->got[k] = true;
 	apply_result(r, (size_t)k, status, text ? text : "", relay);
+	uint64_t rflags = 0;
+	if (ipc_u64(&rin, T_FLAGS, &rflags) && (rflags & PROTO_FLAG_DSN_PASSED))
+		r->m->rs[r->idx[k]].notify_success = false;
 }
 
 static void req_start(struct req *r)

@@ -115,6 +115,8 @@ pt_check "PIPELINING: EHLO then MAIL" grep -q '^EHLO client.postern.test' "$PT_T
 pt_check "DSN: NOTIFY and ENVID passed on" bash -c "grep -q '^RCPT TO:<good@ok.test> NOTIFY=SUCCESS,FAILURE' '$PT_TMP/ok/commands' && grep -q '^MAIL FROM:<sender@bnc.test> SIZE=[0-9]* .*ENVID=envid+2B1' '$PT_TMP/ok/commands'"
 pt_check "bounce to the sender carries the remote text" \
 	bash -c "for i in \$(seq 1 100); do grep -qs 'User unknown in local recipient table' '$PT_TMP'/bnc/msg.* && exit 0; sleep 0.1; done; exit 1"
+pt_check "NOTIFY=SUCCESS passed on to a DSN server: no success notice of ours" \
+	bash -c "! grep -q 'sender delivery status notification' <(grep \"\$(grep -o '[0-9A-F]*: to=<good@ok.test>' '$LOG' | cut -d: -f1)\" '$LOG')"
 pt_check "bounce is from the null sender" bash -c "grep -l 'User unknown' '$PT_TMP'/bnc/msg.* | xargs grep -q '^MAIL FROM:<>'"
 
 # 3. session failures, each ends cleanly in a deferral.
