@@ -119,6 +119,10 @@ pt_check "NOTIFY=SUCCESS passed on to a DSN server: no success notice of ours" \
 	bash -c "! grep -q 'sender delivery status notification' <(grep \"\$(grep -o '[0-9A-F]*: to=<good@ok.test>' '$LOG' | cut -d: -f1)\" '$LOG')"
 pt_check "bounce is from the null sender" bash -c "grep -l 'User unknown' '$PT_TMP'/bnc/msg.* | xargs grep -q '^MAIL FROM:<>'"
 
+printf 'Subject: 8\n\ncaf\xc3\xa9\n' | "$POSTERN" sendmail -c "$d" -B 8BITMIME -f e8@bnc.test e8@ok.test
+pt_check "8BITMIME message: sent with BODY=8BITMIME" waitlog "to=<e8@ok.test>, .*status=sent"
+pt_check "BODY=8BITMIME on the wire" grep -q '^MAIL FROM:<e8@bnc.test> SIZE=[0-9]* BODY=8BITMIME' "$PT_TMP/ok/commands"
+
 # 3. session failures, each ends cleanly in a deferral.
 printf 'Subject: c\n\n%s\n' "$(head -c 3000 /dev/zero | tr '\0' x)" | send s@bnc.test a@close.test
 pt_check "peer closing mid-DATA: deferred" waitlog "to=<a@close.test>, .*dsn=4\.4\.2, status=deferred \(lost connection with 127\.0\.0\.1\[127\.0\.0\.1\] while (sending|receiving)"
