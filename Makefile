@@ -101,6 +101,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
 $(BUILD)/tests/test_smtp_reply: $(BUILD)/obj/delivery/smtp_reply.o
+$(BUILD)/tests/test_route: $(BUILD)/obj/queue/route.o
 
 # Unit tests of the local agent also link its modules (all but main).
 LOCAL_LIB_OBJ = $(filter-out $(BUILD)/obj/delivery/local.o,$(local_SRC:%.c=$(BUILD)/obj/%.o))
