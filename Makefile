@@ -27,7 +27,7 @@ OPT      = -O2 -g -D_FORTIFY_SOURCE=2
 LDSAN    =
 endif
 
-PKGS     = libtls libevent libpcre2-8 libunbound
+PKGS     = libtls libevent libpcre2-8 libunbound libcrypto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

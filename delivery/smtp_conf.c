@@ -49,10 +49,7 @@ static const struct {
 	{"none", TLS_LEV_NONE}, {"may", TLS_LEV_MAY}, {"encrypt", TLS_LEV_ENCRYPT},
 	{"fingerprint", TLS_LEV_FINGERPRINT}, {"verify", TLS_LEV_VERIFY},
 	{"secure", TLS_LEV_SECURE}, {"dane-only", TLS_LEV_DANE_ONLY},
-	/* DANE needs DNSSEC-validated TLSA records, which this client does not
-	 * look up yet: "dane" is opportunistic TLS, as Postfix falls back to
-	 * when no usable TLSA records exist. */
-	{"dane", TLS_LEV_MAY},
+	{"dane", TLS_LEV_DANE},
 };
 
 static bool level_parse(const char *s, enum smtp_tls_level *l)

@@ -27,7 +27,8 @@ enum smtp_tls_level {
 	TLS_LEV_FINGERPRINT,
 	TLS_LEV_VERIFY,
 	TLS_LEV_SECURE,
-	TLS_LEV_DANE_ONLY, /* no TLSA support yet: deferred with a reason */
+	TLS_LEV_DANE_ONLY, /* DANE, and never anything less */
+	TLS_LEV_DANE,      /* DANE with usable TLSA records, else "may" */
 };
 
 struct smtp_conf {

@@ -29,6 +29,7 @@
 #include "proto.h"
 #include "smtp_conf.h"
 #include "smtp_conn.h"
+#include "smtp_dane.h"
 #include "smtp_reply.h"
 #include "smtp_sasl.h"
 #include "strlist.h"
@@ -48,6 +49,9 @@ struct sess {
 	struct smtp_tls_policy pol;
 	const char *dest;      /* next-hop destination as named */
 	bool tls_off;          /* retry in plaintext after a failed may handshake */
+	bool dns_secure;       /* this server's MX and address answers were validated */
+	struct dns_result *tlsa; /* usable TLSA records for this server, or NULL */
+	enum smtp_tls_level eff; /* the level in force for this server */
 	bool esmtp, pipelining, dsn, eightbit, smtputf8;
 	unsigned long size_limit;
 	bool size;
@@ -204,7 +208,7 @@ static bool helo(struct sess *s, struct smtp_reply *r)
 static bool tls_check(struct sess *s, char *why, size_t whylen)
 {
 	struct tls *t = s->c.tls;
-	enum smtp_tls_level lev = s->pol.level;
+	enum smtp_tls_level lev = s->eff;
 	char list[1024];
 	if (lev == TLS_LEV_FINGERPRINT) {
 		const char *h = tls_peer_cert_hash(t); /* "SHA256:hex" */
@@ -232,6 +236,16 @@ static bool tls_check(struct sess *s, char *why, size_t whylen)
 		snprintf(why, whylen, "Server certificate not verified: fingerprint "
 		         "does not match");
 		return false;
+	}
+	if ((lev == TLS_LEV_DANE || lev == TLS_LEV_DANE_ONLY) && s->tlsa != NULL) {
+		char nh[256];
+		const char *dd = strncmp(s->dest, "inet:", 5) == 0 ? s->dest + 5 : s->dest;
+		snprintf(nh, sizeof(nh), "%s", *dd == '[' ? dd + 1 : dd);
+		char *cut2 = strpbrk(nh, "]:");
+		if (cut2)
+			*cut2 = '\0';
+		const char *names[] = {s->c.host, nh};
+		return smtp_dane_match(t, s->tlsa, names, 2, why, whylen);
 	}
 	if (lev != TLS_LEV_VERIFY && lev != TLS_LEV_SECURE)
 		return true;
@@ -280,6 +294,27 @@ static enum outcome starttls(struct sess *s, struct smtp_reply *r)
 {
 	const struct smtp_conf *sc = s->sc;
 	enum smtp_tls_level lev = s->pol.level;
+	if ((lev == TLS_LEV_DANE || lev == TLS_LEV_DANE_ONLY) && s->c.port != 0 && !s->tls_off) {
+		/* RFC 7672: TLSA records count only when the MX and address
+		 * answers that led here were validated too. */
+		bool tempfail = false;
+		if (s->tlsa == NULL && sc->dns != NULL && s->dns_secure)
+			s->tlsa = smtp_dane_tlsa(sc->dns, s->c.host, s->c.port, &tempfail);
+		if (tempfail) {
+			set_why(s, "4.7.5", s->c.relay, "TLSA lookup error for %s:%u", s->c.host,
+			        s->c.port);
+			return OUT_NEXT;
+		}
+		if (s->tlsa == NULL && lev == TLS_LEV_DANE_ONLY) {
+			set_why(s, "4.7.5", s->c.relay, "TLS is required (security level dane-only), "
+			        "but no usable DNSSEC-validated TLSA records were found for %s:%u",
+			        s->c.host, s->c.port);
+			return OUT_NEXT;
+		}
+		if (s->tlsa == NULL)
+			lev = TLS_LEV_MAY;
+	}
+	s->eff = lev;
 	bool offered = s->esmtp && smtp_reply_ehlo_has(r, "STARTTLS", NULL, NULL);
 	if (lev == TLS_LEV_NONE || s->tls_off || s->c.port == 0) {
 		if (offered && sc->note_starttls_offer)
@@ -311,7 +346,9 @@ static enum outcome starttls(struct sess *s, struct smtp_reply *r)
 	}
 	char why[512];
 	bool chain = lev == TLS_LEV_VERIFY || lev == TLS_LEV_SECURE;
-	struct tls_config *cfg = smtp_tls_config(sc, &s->pol, chain, why, sizeof(why));
+	struct smtp_tls_policy eff = s->pol;
+	eff.level = lev;
+	struct tls_config *cfg = smtp_tls_config(sc, &eff, chain, why, sizeof(why));
 	if (cfg == NULL) {
 		set_why(s, "4.7.5", s->c.relay, "TLS setup for %s: %s", s->c.hostaddr, why);
 		return lev == TLS_LEV_MAY ? OUT_NEXT_PLAIN : OUT_NEXT;
@@ -339,7 +376,8 @@ static enum outcome starttls(struct sess *s, struct smtp_reply *r)
 		return OUT_NEXT;
 	}
 	const char *trust = lev == TLS_LEV_VERIFY || lev == TLS_LEV_SECURE ||
-	                    lev == TLS_LEV_FINGERPRINT ? "Verified" : "Untrusted";
+	                    lev == TLS_LEV_FINGERPRINT || lev == TLS_LEV_DANE ||
+	                    lev == TLS_LEV_DANE_ONLY ? "Verified" : "Untrusted";
 	int bits = tls_conn_cipher_strength(s->c.tls);
 	log_info("%s TLS connection established to %s: %s with cipher %s (%d/%d bits)", trust,
 	         s->c.relay, tls_conn_version(s->c.tls), tls_conn_cipher(s->c.tls), bits, bits);
@@ -692,6 +730,10 @@ static enum outcome try_addr(struct sess *s, const char *host, const struct sock
 		}
 		o = session(s);
 		smtp_conn_close(&s->c);
+		if (s->tlsa != NULL) {
+			dns_result_free(s->tlsa);
+			s->tlsa = NULL;
+		}
 		if (o != OUT_NEXT_PLAIN)
 			break;
 		s->tls_off = true;
@@ -769,7 +811,9 @@ static enum outcome try_hosts(struct sess *s, const char *dest, const char *host
 			memcpy(&a4->sin_addr, h->host[i].addr, 4);
 			sl = sizeof(*a4);
 		}
+		s->dns_secure = h->host[i].secure && (h->host[i].pref < 0 || h->mx_secure);
 		out = try_addr(s, h->host[i].name, (struct sockaddr *)&ss, sl);
+		s->dns_secure = false;
 		if (out == OUT_DONE || out == OUT_STOP)
 			break;
 	}
@@ -796,11 +840,6 @@ static enum outcome try_dest(struct sess *s, const char *dest)
 	smtp_tls_policy_find(sc, dest, &s->pol);
 	if (*s->pol.why) {
 		set_why(s, "4.7.5", NULL, "%s", s->pol.why);
-		return OUT_NEXT;
-	}
-	if (s->pol.level == TLS_LEV_DANE_ONLY) {
-		set_why(s, "4.7.5", NULL, "TLS security level dane-only for %s: DNSSEC TLSA "
-		        "lookups are not supported by this client", dest);
 		return OUT_NEXT;
 	}
 	if (is_unix) {

@@ -13,6 +13,7 @@ whole session:
   manylines   greets with 10000 continuation lines
   stall       greets, then never answers
   greet554    greets with 554 5.7.1 go away
+  tls         normal, and STARTTLS with PEER_CERT / PEER_KEY (environment)
   auth        offers AUTH PLAIN LOGIN, wants user "user" password "secret"
               (530 to MAIL before that)
 Each transaction is written to OUTDIR/msg.N (envelope lines, then the
@@ -22,6 +23,7 @@ and every command line to OUTDIR/commands.
 import base64
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -77,6 +79,8 @@ def serve(conn):
                 send(b"502 5.5.2 EHLO not understood\r\n")
                 continue
             auth = b"250-AUTH PLAIN LOGIN\r\n" if mode == "auth" else b""
+            if mode == "tls" and not isinstance(conn, ssl.SSLSocket):
+                auth += b"250-STARTTLS\r\n"
             send(b"250-peer.test\r\n" + auth + b"250-PIPELINING\r\n250-SIZE 1000000\r\n"
                  b"250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n"
                  b"250 ENHANCEDSTATUSCODES\r\n")
@@ -154,6 +158,14 @@ def serve(conn):
                         send(b"250 2.0.0 <" + a + b"> delivered\r\n")
             else:
                 send(b"250 2.0.0 Ok: queued as PEER%d\r\n" % n)
+        elif cmd == b"STAR" and mode == "tls":
+            send(b"220 2.0.0 Ready to start TLS\r\n")
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(os.environ["PEER_CERT"], os.environ["PEER_KEY"])
+            conn = ctx.wrap_socket(conn, server_side=True)
+            f = conn.makefile("rb")
+            send = conn.sendall
+            log_cmd(b"TLS " + conn.version().encode())
         elif cmd == b"RSET":
             send(b"250 2.0.0 Ok\r\n")
         elif cmd == b"QUIT":
