@@ -502,7 +502,7 @@ static enum outcome transaction(struct sess *s)
 	const struct smtp_conf *sc = s->sc;
 	const struct local_req *q = s->j->req;
 	struct smtp_reply r;
-	char line[4096];
+	char line[8192]; /* fits a QFILE_FIELD_MAX address with every parameter */
 	size_t n = q->nrcpt;
 
 	if (s->j->smtputf8 && !s->smtputf8) {
