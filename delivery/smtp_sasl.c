@@ -35,6 +35,8 @@ void smtp_sasl_load(struct smtp_sasl_conf *c, const struct smtp_conf *sc)
 	c->filter = xstrdup(smtp_conf_get(sc, "sasl_mechanism_filter"));
 	snprintf(name, sizeof(name), "%s_sasl_auth_soft_bounce", sc->prefix);
 	c->soft_bounce = cfg_get_bool(sc->cfg, name);
+	snprintf(name, sizeof(name), "%s_sender_dependent_authentication", sc->prefix);
+	c->sender_dependent = cfg_get_bool(sc->cfg, name);
 	char **specs;
 	char err[512];
 	int n = strlist_split(smtp_conf_get(sc, "sasl_password_maps"), NULL, 64, &specs, err,
@@ -61,18 +63,26 @@ void smtp_sasl_load(struct smtp_sasl_conf *c, const struct smtp_conf *sc)
 	}
 }
 
-int smtp_sasl_find(const struct smtp_sasl_conf *c, const char *dest, const char *host,
-                   unsigned port, char **user, char **pass)
+int smtp_sasl_find(const struct smtp_sasl_conf *c, const char *sender, const char *dest,
+                   const char *host, unsigned port, char **user, char **pass)
 {
 	if (c->broken)
 		return -1;
-	char keys[4][400];
+	char keys[6][400];
 	size_t nk = 0;
+	/* The null sender never authenticates by sender (Postfix). */
+	if (c->sender_dependent && sender != NULL && *sender) {
+		snprintf(keys[nk++], sizeof(keys[0]), "%s", sender);
+		const char *at = strrchr(sender, '@');
+		if (at != NULL)
+			snprintf(keys[nk++], sizeof(keys[0]), "%s", at);
+	}
 	snprintf(keys[nk++], sizeof(keys[0]), "%s", dest);
 	/* "[host]:port" -> "[host]", "host:port" -> "host" */
-	char *cut = strrchr(keys[0], ':');
+	char *d0 = keys[nk - 1];
+	char *cut = strrchr(d0, ':');
 	if (cut != NULL && strchr(cut, ']') == NULL && strncmp(dest, "inet:", 5) != 0) {
-		snprintf(keys[nk], sizeof(keys[0]), "%.*s", (int)(cut - keys[0]), keys[0]);
+		snprintf(keys[nk], sizeof(keys[0]), "%.*s", (int)(cut - d0), d0);
 		nk++;
 	}
 	snprintf(keys[nk++], sizeof(keys[0]), "%s", host);

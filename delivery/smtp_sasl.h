@@ -23,19 +23,22 @@ struct smtp_sasl_conf {
 	bool broken;
 	char *options, *tls_options, *filter;
 	bool soft_bounce;
+	bool sender_dependent; /* smtp_sender_dependent_authentication */
 };
 
 /* Before privileges drop: the tables, and the Cyrus client library. */
 void smtp_sasl_load(struct smtp_sasl_conf *c, const struct smtp_conf *sc);
 
 /*
- * The "user:password" for a destination: the next hop as named, the
+ * The "user:password" for a destination: with
+ * smtp_sender_dependent_authentication the sender, then its "@domain";
+ * then the next hop as named, the
  * next hop without its port, then the server's host name and
  * "[host]:port".  Returns 1 found (*user, *pass allocated), 0 none, -1
  * a table failed.
  */
-int smtp_sasl_find(const struct smtp_sasl_conf *c, const char *dest, const char *host,
-                   unsigned port, char **user, char **pass);
+int smtp_sasl_find(const struct smtp_sasl_conf *c, const char *sender, const char *dest,
+                   const char *host, unsigned port, char **user, char **pass);
 
 /*
  * Authenticate on a connection.  write_line sends one line (CRLF added

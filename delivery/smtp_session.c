@@ -652,7 +652,8 @@ static enum outcome auth(struct sess *s, const struct smtp_reply *ehlo)
 {
 	const struct smtp_conf *sc = s->sc;
 	char *user = NULL, *pass = NULL;
-	int f = smtp_sasl_find(&sc->sasl, s->dest, s->c.host, s->c.port, &user, &pass);
+	int f = smtp_sasl_find(&sc->sasl, s->j->req->sender, s->dest, s->c.host, s->c.port,
+	                       &user, &pass);
 	if (f < 0) {
 		set_why(s, "4.7.0", s->c.relay, "SASL password table lookup failed");
 		return OUT_NEXT;

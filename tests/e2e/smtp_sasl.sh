@@ -25,11 +25,12 @@ for i in $(seq 1 50); do [ -e "$T/peer/ready" ] && break; sleep 0.1; done
 d=$T/inst
 pt_instance "$d"
 printf '[127.0.0.1]:%s user:secret\n' "$PORT" >"$d/sasl_pw"
-printf '[127.0.0.1]:%s user:wrong\n' "$PORT" >"$d/sasl_bad"
+printf '[127.0.0.1]:%s user:wrong\nboss@corp.test user:secret\n' "$PORT" >"$d/sasl_bad"
 cat >"$d/transport" <<EOT
 auth.test     tauth:[127.0.0.1]:$PORT
 plain.test    tdef:[127.0.0.1]:$PORT
 bad.test      tbad:[127.0.0.1]:$PORT
+sdep.test     tsdep:[127.0.0.1]:$PORT
 EOT
 cat >>"$d/main.cf" <<EOC
 transport_maps = texthash:$d/transport
@@ -40,8 +41,12 @@ cat >>"$d/master.cf" <<EOM
 tauth unix - - n - - smtp -o smtp_sasl_auth_enable=yes -o smtp_sasl_password_maps=texthash:$d/sasl_pw -o smtp_sasl_security_options=noanonymous
 tdef  unix - - n - - smtp -o smtp_sasl_auth_enable=yes -o smtp_sasl_password_maps=texthash:$d/sasl_pw
 tbad  unix - - n - - smtp -o smtp_sasl_auth_enable=yes -o smtp_sasl_password_maps=texthash:$d/sasl_bad -o smtp_sasl_security_options=noanonymous
+tsdep unix - - n - - smtp -o smtp_sasl_auth_enable=yes -o smtp_sasl_password_maps=texthash:$d/sasl_bad -o smtp_sasl_security_options=noanonymous -o smtp_sender_dependent_authentication=yes
 EOM
-pt_start "$d" || { pt_fail "instance starts"; pt_done; }
+pt_start "$d" || { pt_fail "instance starts"; printf 'Subject: sd\n\nbody\n' | "$POSTERN" sendmail -c "$d" -f boss@corp.test u@sdep.test
+pt_check "smtp_sender_dependent_authentication: the sender's password wins" \
+	waitlog "to=<u@sdep.test>, .*status=sent \(250 2\.0\.0 Ok"
+pt_done; }
 LOG=$d/maillog
 waitlog() {
 	local i
@@ -64,4 +69,7 @@ pt_check "noplaintext: no AUTH command was sent" [ "$(grep -c '^AUTH' "$T/peer/c
 printf 'Subject: b\n\nbody\n' | "$POSTERN" sendmail -c "$d" -f s@x.test u@bad.test
 pt_check "wrong password: deferred with the server's reply" \
 	waitlog "to=<u@bad.test>, .*dsn=4\.7\.0, status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535 5\.7\.8 Error: authentication failed: bad password\)"
+printf 'Subject: sd\n\nbody\n' | "$POSTERN" sendmail -c "$d" -f boss@corp.test u@sdep.test
+pt_check "smtp_sender_dependent_authentication: the sender's password wins" \
+	waitlog "to=<u@sdep.test>, .*status=sent \(250 2\.0\.0 Ok"
 pt_done
