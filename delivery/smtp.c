@@ -261,6 +261,10 @@ int main(int argc, char **argv)
 		         "without MX records", dnserr);
 	else
 		dns_ctx_free(probe);
+	if (daemon_chroot_wanted(&d) && d.as_root)
+		log_info("chrooted to %s: name resolution reads etc/resolv.conf and etc/hosts "
+		         "(and the DNS trust anchor) inside it, as Postfix's chrooted smtp does",
+		         qdir);
 	daemon_drop_privileges(&d, cfg_get(d.cfg, "network_user"), daemon_chroot_wanted(&d));
 
 	struct sigaction sa;
