@@ -149,6 +149,10 @@ void smtp_conf_load(struct smtp_conf *sc, struct cfg *cfg, const char *prog)
 	strlist_free(specs);
 	sc->ca = load("CA file", smtp_conf_get(sc, "tls_CAfile"), &sc->ca_len);
 	sc->ca_path = xstrdup(smtp_conf_get(sc, "tls_CApath"));
+	/* Without either, the system bundle, read now: a chrooted agent
+	 * could not read it at handshake time. */
+	if (sc->ca == NULL && *sc->ca_path == '\0')
+		sc->ca = tls_load_file(tls_default_ca_cert_file(), &sc->ca_len, NULL);
 	const char *cert = smtp_conf_get(sc, "tls_cert_file");
 	if (cert != NULL && *cert) {
 		const char *key = smtp_conf_get(sc, "tls_key_file");
