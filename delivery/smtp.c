@@ -108,12 +108,19 @@ static void log_result(const struct smtp_conf *sc, const struct local_req *req, 
 	         r->text);
 }
 
-static bool send_result(int sock, size_t idx, const struct smtp_result *r)
+static bool send_result(const struct smtp_conf *sc, int sock, size_t idx,
+                        const struct smtp_result *r)
 {
 	struct ipc_out o;
+	/* soft_bounce (also as this service's -o): the 5xx is kept as a
+	 * deferral here, so qmgr never bounces it. */
+	char dsn[sizeof(r->dsn)];
+	snprintf(dsn, sizeof(dsn), "%s", r->dsn);
+	if (sc->soft_bounce && dsn[0] == '5')
+		dsn[0] = '4';
 	ipc_out_init(&o, PROTO_RESULT);
 	ipc_add_u64(&o, T_RCPT_INDEX, idx);
-	ipc_add_str(&o, T_STATUS, r->dsn);
+	ipc_add_str(&o, T_STATUS, dsn);
 	ipc_add_str(&o, T_TEXT, r->text);
 	ipc_add_str(&o, T_RELAY, r->relay);
 	if (r->dsn_passed)
@@ -166,7 +173,7 @@ static void serve(const struct smtp_conf *sc, int sock)
 		bool ok = true;
 		for (size_t i = 0; i < req->nrcpt && ok; i++) {
 			log_result(sc, req, i, &job.res[i]);
-			ok = send_result(sock, i, &job.res[i]);
+			ok = send_result(sc, sock, i, &job.res[i]);
 		}
 		free(job.res);
 		close(fd);

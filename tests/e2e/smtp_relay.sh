@@ -56,6 +56,7 @@ bnc.test        :[127.0.0.1]:$PORT_bnc
 err.test        error:5.7.1 mail for err.test is not accepted here
 drop.test       discard:dropped by test policy
 fb.test         tfb:[127.0.0.1]:$DEAD
+sb.test         tsb:[127.0.0.1]:$PORT_ok
 EOT
 printf 'sdr@bnc.test [127.0.0.1]:%s\n' "$PORT_helo" >"$d/sdrelay"
 cat >>"$d/main.cf" <<EOC
@@ -71,6 +72,7 @@ relay_domains = reldom.test
 relay_transport = relay:[127.0.0.1]:$PORT_ok
 EOC
 echo "relay     unix  -       -       n       -       -       smtp" >>"$d/master.cf"
+echo "tsb       unix  -       -       n       -       -       smtp -o soft_bounce=yes" >>"$d/master.cf"
 echo "tfb       unix  -       -       n       -       -       smtp -o smtp_fallback_relay=[127.0.0.1]:$SPORT" >>"$d/master.cf"
 pt_start "$d" || { pt_fail "instance starts"; pt_done; }
 LOG=$d/maillog
@@ -153,6 +155,12 @@ pt_check "sender_dependent_relayhost_maps overrides relayhost" waitlog "to=<a@ot
 printf 'Subject: f\n\nx\n' | send s@bnc.test a@fb.test
 pt_check "next hop refuses: smtp_fallback_relay gets it" waitlog "to=<a@fb.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$SPORT, .*status=sent"
 pt_check "the refused connection was logged" waitlog "connect to 127\.0\.0\.1\[127\.0\.0\.1\]:$DEAD: Connection refused"
+
+printf 'Subject: sb\n\nx\n' | send s@bnc.test hard9@sb.test
+pt_check "soft_bounce (as -o): 5xx logged SOFTBOUNCE" waitlog "to=<hard9@sb.test>, .*dsn=5\.1\.1, status=SOFTBOUNCE \(host 127\.0\.0\.1"
+sbid=$(grep -o '[0-9A-F]*: to=<hard9@sb.test>' "$LOG" | head -n 1 | cut -d: -f1)
+sleep 1
+pt_check "soft_bounce: kept in the queue, no bounce" bash -c "[ -n '$sbid' ] && ! grep -q '$sbid: sender non-delivery notification' '$LOG' && \"$POSTERN\" queue -c '$d' -p | grep -q '$sbid'"
 
 pt_check "no agent crashed" bash -c "! grep -qE 'smtp.*(signal|AddressSanitizer|runtime error)|exited with status [^0]' '$LOG'"
 pt_done
