@@ -32,6 +32,7 @@
 #include "smtp_dane.h"
 #include "smtp_reply.h"
 #include "smtp_sasl.h"
+#include "smtp_sts.h"
 #include "strlist.h"
 
 /* What a session attempt left for the next address to try. */
@@ -52,6 +53,7 @@ struct sess {
 	bool dns_secure;       /* this server's MX and address answers were validated */
 	struct dns_result *tlsa; /* usable TLSA records for this server, or NULL */
 	enum smtp_tls_level eff; /* the level in force for this server */
+	bool sts_enforce;      /* MTA-STS enforce: verified TLS to a listed MX */
 	bool esmtp, pipelining, dsn, eightbit, smtputf8;
 	unsigned long size_limit;
 	bool size;
@@ -314,6 +316,11 @@ static enum outcome starttls(struct sess *s, struct smtp_reply *r)
 		if (s->tlsa == NULL)
 			lev = TLS_LEV_MAY;
 	}
+	/* MTA-STS enforce: nothing less than a certificate verified for
+	 * the MX host name (DANE, when it applies, is stronger). */
+	if (s->sts_enforce && lev != TLS_LEV_DANE && lev != TLS_LEV_DANE_ONLY &&
+	    lev < TLS_LEV_VERIFY && !s->tls_off)
+		lev = TLS_LEV_VERIFY;
 	s->eff = lev;
 	bool offered = s->esmtp && smtp_reply_ehlo_has(r, "STARTTLS", NULL, NULL);
 	if (lev == TLS_LEV_NONE || s->tls_off || s->c.port == 0) {
@@ -795,7 +802,21 @@ static enum outcome try_hosts(struct sess *s, const char *dest, const char *host
 		out = OUT_STOP;
 		goto done;
 	}
+	struct sts_policy sts;
+	bool have_sts = !bracketed && !sc->lmtp && smtp_sts_get(sc, host, &sts) &&
+	                sts.mode != STS_NONE;
 	for (size_t i = 0; i < h->n && i < SMTPC_ADDRS_MAX; i++) {
+		if (have_sts && !smtp_sts_mx_ok(&sts, h->host[i].name)) {
+			log_info("%s: MTA-STS policy of %s (%s) does not list MX host %s%s",
+			         s->j->req->id, host, sts.mode == STS_ENFORCE ? "enforce" : "testing",
+			         h->host[i].name, sts.mode == STS_ENFORCE ? ": skipped" : "");
+			if (sts.mode == STS_ENFORCE) {
+				set_why(s, "4.7.5", NULL, "MTA-STS policy of %.200s does not list MX "
+				        "host %.200s", host, h->host[i].name);
+				continue;
+			}
+		}
+		s->sts_enforce = have_sts && sts.mode == STS_ENFORCE;
 		struct sockaddr_storage ss;
 		socklen_t sl;
 		memset(&ss, 0, sizeof(ss));
@@ -815,6 +836,7 @@ static enum outcome try_hosts(struct sess *s, const char *dest, const char *host
 		s->dns_secure = h->host[i].secure && (h->host[i].pref < 0 || h->mx_secure);
 		out = try_addr(s, h->host[i].name, (struct sockaddr *)&ss, sl);
 		s->dns_secure = false;
+		s->sts_enforce = false;
 		if (out == OUT_DONE || out == OUT_STOP)
 			break;
 	}
