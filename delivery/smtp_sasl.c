@@ -82,7 +82,9 @@ int smtp_sasl_find(const struct smtp_sasl_conf *c, const char *sender, const cha
 	char *d0 = keys[nk - 1];
 	char *cut = strrchr(d0, ':');
 	if (cut != NULL && strchr(cut, ']') == NULL && strncmp(dest, "inet:", 5) != 0) {
-		snprintf(keys[nk], sizeof(keys[0]), "%.*s", (int)(cut - d0), d0);
+		size_t cl = (size_t)(cut - d0);
+		memcpy(keys[nk], d0, cl); /* distinct rows of keys: no overlap */
+		keys[nk][cl] = '\0';
 		nk++;
 	}
 	snprintf(keys[nk++], sizeof(keys[0]), "%s", host);
