@@ -102,6 +102,7 @@ $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
 $(BUILD)/tests/test_smtp_reply: $(BUILD)/obj/delivery/smtp_reply.o
 $(BUILD)/tests/test_route: $(BUILD)/obj/queue/route.o
+$(BUILD)/tests/test_smtp_sts: $(BUILD)/obj/delivery/smtp_sts.o $(BUILD)/obj/delivery/smtp_conn.o $(BUILD)/obj/delivery/smtp_reply.o
 
 # Unit tests of the local agent also link its modules (all but main).
 LOCAL_LIB_OBJ = $(filter-out $(BUILD)/obj/delivery/local.o,$(local_SRC:%.c=$(BUILD)/obj/%.o))
@@ -132,6 +133,7 @@ FUZZ_EXTRA_fuzz_addrlist  = tools/addrlist.c
 FUZZ_EXTRA_fuzz_dsn       = queue/dsn.c
 FUZZ_EXTRA_fuzz_local_req = delivery/local_req.c
 FUZZ_EXTRA_fuzz_smtp_reply = delivery/smtp_reply.c
+FUZZ_EXTRA_fuzz_sts_policy = delivery/smtp_sts.c delivery/smtp_conn.c delivery/smtp_reply.c
 FUZZ_EXTRA_fuzz_dns       = smtpd/smtpd_dnsck.c
 
 .SECONDEXPANSION:
