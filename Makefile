@@ -52,7 +52,7 @@ master_SRC  = $(wildcard master/*.c)
 smtpd_SRC   = $(wildcard smtpd/*.c)
 qmgr_SRC    = $(wildcard queue/*.c)
 local_SRC   = $(wildcard delivery/local*.c)
-smtp_SRC    = $(wildcard delivery/smtp*.c)
+smtp_SRC    = $(wildcard delivery/smtp*.c) $(if $(wildcard delivery/smtp*.c),delivery/local_req.c)
 DAEMONS     = $(foreach p,master smtpd qmgr local smtp,$(if $($(p)_SRC),$(p)))
 DAEMON_BINS = $(DAEMONS:%=$(BUILD)/libexec/%)
 DAEMON_OBJ  = $(foreach p,$(DAEMONS),$($(p)_SRC:%.c=$(BUILD)/obj/%.o))
@@ -106,6 +106,9 @@ $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
 $(BUILD)/tests/test_smtpd_check: $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
 $(BUILD)/tests/test_smtpd_policy: $(addprefix $(BUILD)/obj/smtpd/,smtpd_policy.o smtpd_check.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
+$(BUILD)/tests/test_smtp_reply: $(BUILD)/obj/delivery/smtp_reply.o
+$(BUILD)/tests/test_route: $(BUILD)/obj/queue/route.o
+$(BUILD)/tests/test_smtp_sts: $(BUILD)/obj/delivery/smtp_sts.o $(BUILD)/obj/delivery/smtp_conn.o $(BUILD)/obj/delivery/smtp_reply.o
 
 # Unit tests of the local agent also link its modules (all but main).
 LOCAL_LIB_OBJ = $(filter-out $(BUILD)/obj/delivery/local.o,$(local_SRC:%.c=$(BUILD)/obj/%.o))
@@ -135,6 +138,8 @@ build-fuzz/libcommon.a: $(FUZZ_OBJ)
 FUZZ_EXTRA_fuzz_addrlist  = tools/addrlist.c
 FUZZ_EXTRA_fuzz_dsn       = queue/dsn.c
 FUZZ_EXTRA_fuzz_local_req = delivery/local_req.c
+FUZZ_EXTRA_fuzz_smtp_reply = delivery/smtp_reply.c
+FUZZ_EXTRA_fuzz_sts_policy = delivery/smtp_sts.c delivery/smtp_conn.c delivery/smtp_reply.c
 FUZZ_EXTRA_fuzz_dns       = smtpd/smtpd_dnsck.c
 FUZZ_EXTRA_fuzz_policy_reply = smtpd/smtpd_policy.c smtpd/smtpd_policy_req.c smtpd/smtpd_check.c smtpd/smtpd_route.c smtpd/smtpd_cmd.c
 

@@ -128,6 +128,19 @@
 #define LOCAL_TEXT_MAX 2048
 
 /*
+ * The smtp/lmtp client (delivery/smtp*).  One reply line from a remote
+ * server (RFC 5321 says 512; we allow more, then fail the session
+ * cleanly); lines of one multi-line reply (CVE-2020-8794 class); the
+ * reply text kept for logs and the DSN; EHLO keywords remembered;
+ * next-hop destinations in a list; addresses tried per delivery.
+ */
+#define SMTPC_LINE_MAX 4096
+#define SMTPC_REPLY_LINES_MAX 1000
+#define SMTPC_REPLY_TEXT_MAX 1500
+#define SMTPC_NEXTHOPS_MAX 32
+#define SMTPC_ADDRS_MAX 32
+
+/*
  * DNS (common/dns*.c).  A host name in text form without the trailing
  * dot; the reason text kept for logs; records used from one answer (the
  * rest are dropped); one TXT record after joining its strings; TLSA

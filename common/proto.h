@@ -91,5 +91,9 @@ enum proto_tag {
 
 /* Request flags. */
 #define PROTO_FLAG_BOUNCE 0x1 /* a DSN this system made: never bounce it */
+/* RESULT flag (T_FLAGS, optional): the recipient's NOTIFY went on to a
+ * next MTA that supports DSN, which now owns the success notice (RFC
+ * 3461 "relayed" is then not ours to send). */
+#define PROTO_FLAG_DSN_PASSED 0x2
 
 #endif

@@ -7,6 +7,7 @@
  * environment values, filtered through command_expansion_filter.
  */
 #include "local_leaf.h"
+#include "local_pass.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -176,8 +177,7 @@ void local_leaf_run(const struct local_conf *lc, const struct local_leaf *leaf,
 	}
 	if (leaf->type == LOCAL_LEAF_MAILBOX && !*lc->mailbox_command &&
 	    *lc->mailbox_transport) {
-		local_status_set(st, "4.3.0", "mailbox_transport (%s) is not yet supported "
-		                 "by postern's local delivery agent", lc->mailbox_transport);
+		local_pass(lc->mailbox_transport, leaf, &r.msg, st);
 		return;
 	}
 	if (leaf->type == LOCAL_LEAF_FILE && strcmp(leaf->target, "/dev/null") == 0) {

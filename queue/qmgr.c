@@ -6,6 +6,7 @@
  * input itself; see receive.c, sched.c and admin.c for that.
  */
 #include "qmgr.h"
+#include "route.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -234,6 +235,7 @@ int main(int argc, char **argv)
 	qmgr.cfg = qmgr.d.cfg;
 	qmgr.self_uid = geteuid();
 	load_settings();
+	route_init(qmgr.cfg); /* tables open before privileges drop */
 	if (by_hand)
 		setup_by_hand();
 	else if (qmgr.d.nlisten < 2)
@@ -279,6 +281,7 @@ int main(int argc, char **argv)
 	for (char **p = qmgr.mydestination; p && *p; p++)
 		free(*p);
 	free(qmgr.mydestination);
+	route_free_all();
 	daemon_free(&qmgr.d);
 	return 0;
 }

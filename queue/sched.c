@@ -33,6 +33,7 @@
 #include "proto.h"
 #include "qfile.h"
 #include "qmgr.h"
+#include "route.h"
 #include "store.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -224,29 +225,6 @@ static void dest_add(struct transport *t, const char *dest, long d)
 		ht_put(t->dest_count, dest, (void *)(intptr_t)v);
 }
 
-static bool in_mydestination(const char *domain)
-{
-	for (char **p = qmgr.mydestination; p && *p; p++)
-		if (strcasecmp(*p, domain) == 0)
-			return true;
-	return false;
-}
-
-/* transport:nexthop for a recipient. */
-static void resolve(const char *addr, char **tname, char **nexthop)
-{
-	const char *at = strrchr(addr, '@');
-	const char *domain = at ? at + 1 : "";
-	bool local = at == NULL || in_mydestination(domain);
-	const char *spec = cfg_get(qmgr.cfg, local ? "local_transport" : "default_transport");
-	const char *colon = strchr(spec, ':');
-	*tname = colon ? xstrndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
-	const char *nh = colon && colon[1] ? colon + 1 : NULL;
-	if (nh == NULL)
-		nh = local ? qmgr.myhostname : domain;
-	*nexthop = xstrdup(nh);
-}
-
 /* ---- messages ---- */
 
 static void msg_free(struct msg *m)
@@ -329,11 +307,9 @@ static bool status_ok(const char *s)
 	return *p == '\0';
 }
 
-static void apply_result(struct req *r, size_t k, const char *status,
-                         const char *text, const char *relay)
+static void rcpt_result(struct msg *m, size_t i, const char *status, const char *text,
+                        const char *relay)
 {
-	struct msg *m = r->m;
-	size_t i = r->idx[k];
 	struct rcpt_state *s = &m->rs[i];
 	char st[16];
 	snprintf(st, sizeof(st), "%s", status);
@@ -359,6 +335,12 @@ static void apply_result(struct req *r, size_t k, const char *status,
 	} else {
 		s->st = RS_FAIL;
 	}
+}
+
+static void apply_result(struct req *r, size_t k, const char *status,
+                         const char *text, const char *relay)
+{
+	rcpt_result(r->m, r->idx[k], status, text, relay);
 }
 
 static void on_agent(evutil_socket_t sock, short what, void *arg)
@@ -405,6 +387,9 @@ static void on_agent(evutil_socket_t sock, short what, void *arg)
 	}
 	r->got[k] = true;
 	apply_result(r, (size_t)k, status, text ? text : "", relay);
+	uint64_t rflags = 0;
+	if (ipc_u64(&rin, T_FLAGS, &rflags) && (rflags & PROTO_FLAG_DSN_PASSED))
+		r->m->rs[r->idx[k]].notify_success = false;
 }
 
 static void req_start(struct req *r)
@@ -452,6 +437,10 @@ static void req_start(struct req *r)
 		ipc_add_str(&o, T_ENVID, m->q.envid);
 	if (m->q.ret)
 		ipc_add_str(&o, T_RET, m->q.ret);
+	if (m->q.body)
+		ipc_add_str(&o, T_BODY, m->q.body);
+	if (m->q.smtputf8)
+		ipc_add_u64(&o, T_SMTPUTF8, 1);
 	for (size_t k = 0; k < r->n; k++) {
 		const struct qfile_rcpt *rc = &m->q.rcpts[r->idx[k]];
 		ipc_add_str(&o, T_RCPT, rc->addr);
@@ -510,8 +499,21 @@ static void msg_plan(struct msg *m)
 	for (size_t i = 0; i < m->q.nrcpts; i++) {
 		if (m->rs[i].st != RS_WAIT)
 			continue;
-		char *tname, *nh;
-		resolve(m->q.rcpts[i].addr, &tname, &nh);
+		/* Routing (route.c); error:, retry: and discard: end here. */
+		struct route rt;
+		route_resolve(m->q.rcpts[i].addr, m->q.sender, &rt);
+		if (rt.kind != ROUTE_DELIVER) {
+			const char *what = rt.kind == ROUTE_DISCARD ? "sent"
+			                   : rt.kind == ROUTE_DEFER ? "deferred"
+			                   : qmgr.soft_bounce ? "SOFTBOUNCE" : "bounced";
+			log_rcpt(m, i, rt.status, what, rt.text);
+			rcpt_result(m, i, rt.status, rt.text, "none");
+			route_clear(&rt);
+			continue;
+		}
+		char *tname = rt.transport, *nh = rt.nexthop;
+		rt.transport = rt.nexthop = NULL;
+		route_clear(&rt);
 		if (!transport_name_ok(tname)) {
 			log_warn("%s: bad transport name \"%s\"", m->id, tname);
 			set_reason(&m->rs[i], "4.3.0", "mail transport unavailable", NULL);

@@ -1,0 +1,335 @@
+/*
+ * smtp.c - the smtp/lmtp delivery agent (program "smtp"; run as "lmtp"
+ * by master.cf's command column it speaks LMTP and reads lmtp_*
+ * parameters): main loop, queue manager connections, requests, results
+ * and the delivery log lines.  Runs as network_user; its CA bundle and
+ * client key are read before privileges drop.  Every queue manager
+ * connection is served by a forked process that delivers its requests
+ * one after another with blocking I/O and poll() timeouts: a session's
+ * state lives on one stack, a crash or hang costs one connection's
+ * deliveries, and master.cf's maxproc caps the processes, as Postfix's
+ * one-process-per-delivery smtp(8).  Input: DELIVER records from the
+ * queue manager on private/<service>, accepted only from mail_owner
+ * (SO_PEERCRED); then the remote servers (smtp_session.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "daemon.h"
+#include "dns.h"
+#include "ipc.h"
+#include "local_req.h"
+#include "log.h"
+#include "mastercf.h"
+#include "proto.h"
+#include "smtp_conf.h"
+#include "smtp_session.h"
+#include "xalloc.h"
+
+static volatile sig_atomic_t got_term;
+
+static void on_signal(int sig)
+{
+	if (sig != SIGCHLD)
+		got_term = 1;
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Delays as Postfix prints them: 0, 0.03, 1.2, 15. */
+static void fmt_delay(char *buf, size_t len, double v)
+{
+	if (v < 0.005)
+		snprintf(buf, len, "0");
+	else if (v < 1)
+		snprintf(buf, len, "%.2f", v);
+	else if (v < 10)
+		snprintf(buf, len, "%.1f", v);
+	else
+		snprintf(buf, len, "%.0f", v);
+	char *dot = strchr(buf, '.');
+	if (dot != NULL) {
+		char *e = buf + strlen(buf);
+		while (e > dot && (e[-1] == '0' || e[-1] == '.')) {
+			char c = e[-1];
+			*--e = '\0';
+			if (c == '.')
+				break;
+		}
+	}
+}
+
+static void log_result(const struct smtp_conf *sc, const struct local_req *req, size_t i,
+                       struct smtp_result *r)
+{
+	const struct local_rcpt *rc = &req->rcpt[i];
+	double a = 0, b = 0;
+	char junk;
+	double now = now_sec();
+	double total = now - (double)req->arrival;
+	if (sscanf(req->delays, "%lf/%lf%c", &a, &b, &junk) == 2 && a >= 0 && b >= 0 &&
+	    a + b + r->t_conn + r->t_xfer <= total + 1)
+		total = a + b + r->t_conn + r->t_xfer;
+	char delay[32], c[32], d[32];
+	fmt_delay(delay, sizeof(delay), total);
+	fmt_delay(c, sizeof(c), r->t_conn);
+	fmt_delay(d, sizeof(d), r->t_xfer);
+	const char *status = r->dsn[0] == '2' ? "sent" : r->dsn[0] == '5' ? "bounced"
+	                                                                  : "deferred";
+	if (r->dsn[0] == '5' && sc->soft_bounce) {
+		/* qmgr keeps the message; say so as Postfix does. */
+		status = "SOFTBOUNCE";
+	}
+	char orig[1100] = "";
+	if (strcasecmp(rc->orig, rc->addr) != 0)
+		snprintf(orig, sizeof(orig), ", orig_to=<%.1000s>", rc->orig);
+	log_info("%s: to=<%s>%s, relay=%s, delay=%s, delays=%s/%s/%s, dsn=%s, status=%s (%s)",
+	         req->id, rc->addr, orig, r->relay, delay, req->delays, c, d, r->dsn, status,
+	         r->text);
+}
+
+static bool send_result(const struct smtp_conf *sc, int sock, size_t idx,
+                        const struct smtp_result *r)
+{
+	struct ipc_out o;
+	/* soft_bounce (also as this service's -o): the 5xx is kept as a
+	 * deferral here, so qmgr never bounces it. */
+	char dsn[sizeof(r->dsn)];
+	snprintf(dsn, sizeof(dsn), "%s", r->dsn);
+	if (sc->soft_bounce && dsn[0] == '5')
+		dsn[0] = '4';
+	ipc_out_init(&o, PROTO_RESULT);
+	ipc_add_u64(&o, T_RCPT_INDEX, idx);
+	ipc_add_str(&o, T_STATUS, dsn);
+	ipc_add_str(&o, T_TEXT, r->text);
+	ipc_add_str(&o, T_RELAY, r->relay);
+	if (r->dsn_passed)
+		ipc_add_u64(&o, T_FLAGS, PROTO_FLAG_DSN_PASSED);
+	int rc = ipc_send(sock, &o, -1);
+	ipc_out_free(&o);
+	return rc == 0;
+}
+
+static uint8_t rbuf[IPC_RECORD_MAX];
+static struct ipc_in rin;
+
+static void serve(const struct smtp_conf *sc, int sock)
+{
+	for (;;) {
+		int fd = -1;
+		char err[256];
+		long n = ipc_recv(sock, rbuf, sizeof(rbuf), &fd);
+		if (n == 0)
+			return;
+		if (n < 0) {
+			log_warn("read from queue manager: %s", strerror(errno));
+			return;
+		}
+		if (!ipc_parse(rbuf, (size_t)n, &rin, err, sizeof(err))) {
+			log_warn("malformed record from queue manager: %s; dropping connection", err);
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		struct local_req *req = local_req_parse(&rin, err, sizeof(err));
+		struct stat sb;
+		if (req == NULL || fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY ||
+		    req->offset + req->length > (uint64_t)sb.st_size) {
+			log_warn("bad DELIVER request from queue manager: %s; dropping connection",
+			         req == NULL ? err : "bad queue file descriptor");
+			free(req);
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		uint64_t u8 = 0;
+		struct smtp_job job = {
+			.sc = sc, .req = req, .fd = fd, .body = ipc_str(&rin, T_BODY),
+			.smtputf8 = ipc_u64(&rin, T_SMTPUTF8, &u8) && u8 != 0,
+			.res = xcalloc(req->nrcpt, sizeof(struct smtp_result)),
+		};
+		smtp_deliver(&job);
+		bool ok = true;
+		for (size_t i = 0; i < req->nrcpt && ok; i++) {
+			log_result(sc, req, i, &job.res[i]);
+			ok = send_result(sc, sock, i, &job.res[i]);
+		}
+		free(job.res);
+		close(fd);
+		free(req);
+		if (!ok) {
+			log_warn("cannot send result to queue manager: %s", strerror(errno));
+			return;
+		}
+		struct ipc_out o;
+		ipc_out_init(&o, PROTO_DONE);
+		int rc = ipc_send(sock, &o, -1);
+		ipc_out_free(&o);
+		if (rc != 0) {
+			log_warn("cannot send to queue manager: %s", strerror(errno));
+			return;
+		}
+	}
+}
+
+/* Tests and hand starts: bind private/<service> ourselves. */
+static int bind_socket(const struct daemon *d, uid_t owner)
+{
+	char path[108];
+	int n = snprintf(path, sizeof(path), "private/%s", d->service);
+	if (n < 0 || (size_t)n >= sizeof(path) || strchr(d->service, '/') != NULL)
+		log_fatal("service name \"%s\" does not make a socket path", d->service);
+	if (mkdir("private", 0710) != 0 && errno != EEXIST)
+		log_fatal("mkdir private: %s", strerror(errno));
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	memcpy(sun.sun_path, path, (size_t)n + 1);
+	unlink(path);
+	mode_t old = umask(0177);
+	if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)) != 0 || listen(s, 64) != 0)
+		log_fatal("bind %s: %s", path, strerror(errno));
+	umask(old);
+	if (geteuid() == 0 && chown(path, owner, (gid_t)-1) != 0)
+		log_fatal("chown %s: %s", path, strerror(errno));
+	return s;
+}
+
+static bool peer_ok(uid_t want, int c)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+		log_warn("SO_PEERCRED: %s", strerror(errno));
+		return false;
+	}
+	/* qmgr, or the local agent's root process handing a mailbox
+	 * delivery to its mailbox_transport (delivery/local_pass.c). */
+	if ((uid_t)cr.uid != want && cr.uid != 0) {
+		log_warn("connection from uid %ld refused: only the queue manager (uid %ld) "
+		         "may connect", (long)cr.uid, (long)want);
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	struct smtp_conf sc;
+	char *a0 = xstrdup(argc > 0 ? argv[0] : "smtp");
+	const char *prog = strcmp(basename(a0), "lmtp") == 0 ? "lmtp" : "smtp";
+
+	daemon_init(&d, prog, argc, argv);
+	const char *qdir = cfg_get(d.cfg, "queue_directory");
+	if (chdir(qdir) != 0)
+		log_fatal("chdir %s: %s", qdir, strerror(errno));
+	smtp_conf_load(&sc, d.cfg, prog);
+	uid_t owner = getuid();
+	if (geteuid() == 0) {
+		const char *on = cfg_get(d.cfg, "mail_owner");
+		struct passwd *pw = getpwnam(on);
+		if (pw == NULL)
+			log_fatal("mail_owner: unknown user \"%s\"", on);
+		owner = pw->pw_uid;
+	}
+	int ls = d.nlisten > 0 ? d.listen_fds[0] : bind_socket(&d, owner);
+	long maxproc = d.svc != NULL && d.svc->maxproc > 0 ? d.svc->maxproc
+	               : cfg_get_long(d.cfg, "default_process_limit");
+	if (maxproc <= 0)
+		maxproc = 100;
+	/* A resolver is made per connection process (serve()): libunbound's
+	 * context holds pipes and a worker thread that forked siblings must
+	 * not share.  This one only checks the settings once. */
+	char dnserr[256];
+	struct dns_ctx *probe = dns_ctx_from_cfg(d.cfg, dnserr, sizeof(dnserr));
+	if (probe == NULL)
+		log_warn("no DNS resolver (%s): host names are looked up with getaddrinfo, "
+		         "without MX records", dnserr);
+	else
+		dns_ctx_free(probe);
+	if (daemon_chroot_wanted(&d) && d.as_root)
+		log_info("chrooted to %s: name resolution reads etc/resolv.conf and etc/hosts "
+		         "(and the DNS trust anchor) inside it, as Postfix's chrooted smtp does",
+		         qdir);
+	daemon_drop_privileges(&d, cfg_get(d.cfg, "network_user"), daemon_chroot_wanted(&d));
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	daemon_ready(&d);
+
+	long active = 0;
+	while (!got_term) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			active--;
+		if (active >= maxproc) {
+			poll(NULL, 0, 1000);
+			continue;
+		}
+		struct pollfd p = {.fd = ls, .events = POLLIN};
+		int r = poll(&p, 1, 1000);
+		if (r < 0 && errno != EINTR)
+			log_fatal("poll: %s", strerror(errno));
+		if (r <= 0)
+			continue;
+		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN &&
+			    errno != EWOULDBLOCK)
+				log_warn("accept: %s", strerror(errno));
+			continue;
+		}
+		if (!peer_ok(owner, c)) {
+			close(c);
+			continue;
+		}
+		pid_t pid = fork();
+		if (pid < 0) {
+			log_warn("fork: %s", strerror(errno));
+			close(c);
+			continue;
+		}
+		if (pid == 0) {
+			close(ls);
+			signal(SIGCHLD, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			sc.dns = dns_ctx_from_cfg(d.cfg, dnserr, sizeof(dnserr));
+			serve(&sc, c);
+			if (sc.dns != NULL)
+				dns_ctx_free(sc.dns);
+			_exit(0);
+		}
+		active++;
+		close(c);
+	}
+	daemon_free(&d);
+	free(a0);
+	return 0;
+}
