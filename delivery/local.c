@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <pwd.h>
 
+#include "agent.h"
 #include "cfg.h"
 #include "daemon.h"
 #include "ipc.h"
@@ -42,36 +43,6 @@ static void on_signal(int sig)
 		got_term = 1;
 }
 
-static double now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Delays as Postfix prints them: 0, 0.03, 1.2, 15. */
-static void fmt_delay(char *buf, size_t len, double v)
-{
-	if (v < 0.005)
-		snprintf(buf, len, "0");
-	else if (v < 1)
-		snprintf(buf, len, "%.2f", v);
-	else if (v < 10)
-		snprintf(buf, len, "%.1f", v);
-	else
-		snprintf(buf, len, "%.0f", v);
-	char *dot = strchr(buf, '.');
-	if (dot != NULL) {
-		char *e = buf + strlen(buf);
-		while (e > dot && (e[-1] == '0' || e[-1] == '.')) {
-			char c = e[-1];
-			*--e = '\0';
-			if (c == '.')
-				break;
-		}
-	}
-}
-
 struct logctx {
 	const struct local_req *req;
 	size_t idx;
@@ -82,18 +53,12 @@ static void log_result(void *arg, const char *to, const struct local_status *st)
 {
 	struct logctx *lx = arg;
 	const struct local_rcpt *r = &lx->req->rcpt[lx->idx];
-	double now = now_sec();
+	double now = agent_now();
 	char delay[32], d[32];
-	/* The total from the queue manager's precise a/b plus our part;
-	 * ARRIVAL alone has whole seconds only. */
-	double a, b;
-	char junk;
-	double total = now - (double)lx->req->arrival;
-	if (sscanf(lx->req->delays, "%lf/%lf%c", &a, &b, &junk) == 2 && a >= 0 && b >= 0 &&
-	    a + b <= total + 1)
-		total = a + b + (now - lx->t_start);
-	fmt_delay(delay, sizeof(delay), total);
-	fmt_delay(d, sizeof(d), now - lx->t_start);
+	double total = agent_total_delay(lx->req->delays, (long long)lx->req->arrival,
+	                                 now - lx->t_start, now);
+	agent_fmt_delay(delay, sizeof(delay), total);
+	agent_fmt_delay(d, sizeof(d), now - lx->t_start);
 	int cls = local_status_class(st);
 	const char *status = cls == 2 ? "sent" : cls == 5 ? "bounced" : "deferred";
 	char orig[LOCAL_TEXT_MAX] = "";
@@ -144,7 +109,7 @@ static void serve(const struct local_conf *lc, int sock)
 			return;
 		}
 		for (size_t i = 0; i < req->nrcpt; i++) {
-			struct logctx lx = {.req = req, .idx = i, .t_start = now_sec()};
+			struct logctx lx = {.req = req, .idx = i, .t_start = agent_now()};
 			struct local_job job = {
 				.lc = lc, .req = req, .idx = i,
 				.content = {.fd = fd, .offset = req->offset, .length = req->length},
@@ -168,45 +133,6 @@ static void serve(const struct local_conf *lc, int sock)
 	}
 }
 
-/* Tests and hand starts: bind private/<service> ourselves. */
-static int bind_socket(const struct daemon *d, const struct local_conf *lc)
-{
-	char path[108];
-	int n = snprintf(path, sizeof(path), "private/%s", d->service);
-	if (n < 0 || (size_t)n >= sizeof(path) || strchr(d->service, '/') != NULL)
-		log_fatal("service name \"%s\" does not make a socket path", d->service);
-	if (mkdir("private", 0710) != 0 && errno != EEXIST)
-		log_fatal("mkdir private: %s", strerror(errno));
-	/* Non-blocking, as master creates its listeners. */
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	memcpy(sun.sun_path, path, (size_t)n + 1);
-	unlink(path);
-	mode_t old = umask(0177);
-	if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)) != 0 || listen(s, 64) != 0)
-		log_fatal("bind %s: %s", path, strerror(errno));
-	umask(old);
-	if (geteuid() == 0 && chown(path, lc->peer_uid, (gid_t)-1) != 0)
-		log_fatal("chown %s: %s", path, strerror(errno));
-	return s;
-}
-
-static bool peer_ok(const struct local_conf *lc, int c)
-{
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
-		log_warn("SO_PEERCRED: %s", strerror(errno));
-		return false;
-	}
-	if ((uid_t)cr.uid != lc->peer_uid) {
-		log_warn("connection from uid %ld refused: only the queue manager (uid %ld) "
-		         "may connect", (long)cr.uid, (long)lc->peer_uid);
-		return false;
-	}
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	struct daemon d;
@@ -219,7 +145,7 @@ int main(int argc, char **argv)
 		log_fatal("chdir %s: %s", qdir, strerror(errno));
 	if (!d.as_root)
 		log_info("not started as root: delivering as uid %ld only", (long)getuid());
-	int ls = d.nlisten > 0 ? d.listen_fds[0] : bind_socket(&d, &lc);
+	int ls = d.nlisten > 0 ? d.listen_fds[0] : agent_bind_socket(&d, lc.peer_uid);
 	long maxproc = d.svc != NULL && d.svc->maxproc > 0 ? d.svc->maxproc
 	               : cfg_get_long(d.cfg, "default_process_limit");
 	if (maxproc <= 0)
@@ -258,7 +184,10 @@ int main(int argc, char **argv)
 				log_warn("accept: %s", strerror(errno));
 			continue;
 		}
-		if (!peer_ok(&lc, c)) {
+		uid_t peer = (uid_t)-1;
+		if (!agent_peer_uid(c, &peer) || peer != lc.peer_uid) {
+			log_warn("connection from uid %ld refused: only the queue manager (uid %ld) "
+			         "may connect", (long)peer, (long)lc.peer_uid);
 			close(c);
 			continue;
 		}

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cfg.h"
 #include "daemon.h"
 #include "dns.h"
@@ -49,51 +50,17 @@ static void on_signal(int sig)
 		got_term = 1;
 }
 
-static double now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Delays as Postfix prints them: 0, 0.03, 1.2, 15. */
-static void fmt_delay(char *buf, size_t len, double v)
-{
-	if (v < 0.005)
-		snprintf(buf, len, "0");
-	else if (v < 1)
-		snprintf(buf, len, "%.2f", v);
-	else if (v < 10)
-		snprintf(buf, len, "%.1f", v);
-	else
-		snprintf(buf, len, "%.0f", v);
-	char *dot = strchr(buf, '.');
-	if (dot != NULL) {
-		char *e = buf + strlen(buf);
-		while (e > dot && (e[-1] == '0' || e[-1] == '.')) {
-			char c = e[-1];
-			*--e = '\0';
-			if (c == '.')
-				break;
-		}
-	}
-}
-
 static void log_result(const struct smtp_conf *sc, const struct local_req *req, size_t i,
                        struct smtp_result *r)
 {
 	const struct local_rcpt *rc = &req->rcpt[i];
-	double a = 0, b = 0;
-	char junk;
-	double now = now_sec();
-	double total = now - (double)req->arrival;
-	if (sscanf(req->delays, "%lf/%lf%c", &a, &b, &junk) == 2 && a >= 0 && b >= 0 &&
-	    a + b + r->t_conn + r->t_xfer <= total + 1)
-		total = a + b + r->t_conn + r->t_xfer;
+	double now = agent_now();
+	double total = agent_total_delay(req->delays, (long long)req->arrival, r->t_conn + r->t_xfer,
+	                                 now);
 	char delay[32], c[32], d[32];
-	fmt_delay(delay, sizeof(delay), total);
-	fmt_delay(c, sizeof(c), r->t_conn);
-	fmt_delay(d, sizeof(d), r->t_xfer);
+	agent_fmt_delay(delay, sizeof(delay), total);
+	agent_fmt_delay(c, sizeof(c), r->t_conn);
+	agent_fmt_delay(d, sizeof(d), r->t_xfer);
 	const char *status = r->dsn[0] == '2' ? "sent" : r->dsn[0] == '5' ? "bounced"
 	                                                                  : "deferred";
 	if (r->dsn[0] == '5' && sc->soft_bounce) {
@@ -193,46 +160,6 @@ static void serve(const struct smtp_conf *sc, int sock)
 	}
 }
 
-/* Tests and hand starts: bind private/<service> ourselves. */
-static int bind_socket(const struct daemon *d, uid_t owner)
-{
-	char path[108];
-	int n = snprintf(path, sizeof(path), "private/%s", d->service);
-	if (n < 0 || (size_t)n >= sizeof(path) || strchr(d->service, '/') != NULL)
-		log_fatal("service name \"%s\" does not make a socket path", d->service);
-	if (mkdir("private", 0710) != 0 && errno != EEXIST)
-		log_fatal("mkdir private: %s", strerror(errno));
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	memcpy(sun.sun_path, path, (size_t)n + 1);
-	unlink(path);
-	mode_t old = umask(0177);
-	if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)) != 0 || listen(s, 64) != 0)
-		log_fatal("bind %s: %s", path, strerror(errno));
-	umask(old);
-	if (geteuid() == 0 && chown(path, owner, (gid_t)-1) != 0)
-		log_fatal("chown %s: %s", path, strerror(errno));
-	return s;
-}
-
-static bool peer_ok(uid_t want, int c)
-{
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
-		log_warn("SO_PEERCRED: %s", strerror(errno));
-		return false;
-	}
-	/* qmgr, or the local agent's root process handing a mailbox
-	 * delivery to its mailbox_transport (delivery/local_pass.c). */
-	if ((uid_t)cr.uid != want && cr.uid != 0) {
-		log_warn("connection from uid %ld refused: only the queue manager (uid %ld) "
-		         "may connect", (long)cr.uid, (long)want);
-		return false;
-	}
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	struct daemon d;
@@ -253,7 +180,7 @@ int main(int argc, char **argv)
 			log_fatal("mail_owner: unknown user \"%s\"", on);
 		owner = pw->pw_uid;
 	}
-	int ls = d.nlisten > 0 ? d.listen_fds[0] : bind_socket(&d, owner);
+	int ls = d.nlisten > 0 ? d.listen_fds[0] : agent_bind_socket(&d, owner);
 	long maxproc = d.svc != NULL && d.svc->maxproc > 0 ? d.svc->maxproc
 	               : cfg_get_long(d.cfg, "default_process_limit");
 	if (maxproc <= 0)
@@ -305,7 +232,12 @@ int main(int argc, char **argv)
 				log_warn("accept: %s", strerror(errno));
 			continue;
 		}
-		if (!peer_ok(owner, c)) {
+		uid_t peer = (uid_t)-1;
+		/* qmgr, or the local agent's root process handing a mailbox
+		 * delivery to its mailbox_transport (delivery/local_pass.c). */
+		if (!agent_peer_uid(c, &peer) || (peer != owner && peer != 0)) {
+			log_warn("connection from uid %ld refused: only the queue manager (uid %ld) "
+			         "may connect", (long)peer, (long)owner);
 			close(c);
 			continue;
 		}

@@ -1,0 +1,35 @@
+/*
+ * agent.h - what every delivery agent (local, smtp/lmtp) does the same
+ * way around its deliveries: the listening socket qmgr connects to, the
+ * peer check, and the delay figures of the Postfix log line.
+ */
+#ifndef POSTERN_AGENT_H
+#define POSTERN_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct daemon;
+
+/* private/SERVICE, non-blocking SOCK_SEQPACKET, mode 0600, owned by
+ * owner when we are root (fatal on failure, at start-up only). */
+int agent_bind_socket(const struct daemon *d, uid_t owner);
+
+/* The connecting process's uid (SO_PEERCRED); false if unknown. */
+bool agent_peer_uid(int sock, uid_t *uid);
+
+/* Wall-clock seconds, fractional. */
+double agent_now(void);
+
+/* A delay as Postfix prints it: 0, 0.03, 1.2, 15. */
+void agent_fmt_delay(char *buf, size_t len, double v);
+
+/*
+ * The total delay of a delivery: qmgr's precise "a/b" figures (the
+ * DELIVER request's delays) plus ours, or now - arrival when those do
+ * not add up (ARRIVAL alone has whole seconds).
+ */
+double agent_total_delay(const char *delays, long long arrival, double ours, double now);
+
+#endif
