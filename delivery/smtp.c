@@ -261,6 +261,7 @@ int main(int argc, char **argv)
 		active++;
 		close(c);
 	}
+	smtp_conf_free(&sc);
 	daemon_free(&d);
 	free(a0);
 	return 0;

@@ -80,6 +80,28 @@ static uint8_t *load(const char *what, const char *path, size_t *len)
 	return p;
 }
 
+void smtp_conf_free(struct smtp_conf *sc)
+{
+	char **strs[] = {&sc->helo_name, &sc->bind_address, &sc->bind_address6,
+	                 &sc->fallback_relay, &sc->ca_path, &sc->protocols,
+	                 &sc->mandatory_protocols, &sc->ciphers, &sc->mandatory_ciphers,
+	                 &sc->verify_match, &sc->secure_match, &sc->fp_match, &sc->fp_digest};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+	for (size_t i = 0; i < sc->npolicy; i++)
+		if (sc->policy[i] != NULL)
+			map_close(sc->policy[i]);
+	free(sc->policy);
+	sc->policy = NULL;
+	tls_unload_file(sc->ca, sc->ca_len);
+	tls_unload_file(sc->cert, sc->cert_len);
+	tls_unload_file(sc->key, sc->key_len);
+	sc->ca = sc->cert = sc->key = NULL;
+	smtp_sasl_conf_free(&sc->sasl);
+}
+
 void smtp_conf_load(struct smtp_conf *sc, struct cfg *cfg, const char *prog)
 {
 	memset(sc, 0, sizeof(*sc));

@@ -72,6 +72,8 @@ struct smtp_tls_policy {
 /* Read everything; fatal on what cannot work (a configured key that
  * cannot be read). */
 void smtp_conf_load(struct smtp_conf *sc, struct cfg *cfg, const char *prog);
+/* What smtp_conf_load allocated (not sc->dns). */
+void smtp_conf_free(struct smtp_conf *sc);
 
 /* "smtp_xxx" or "lmtp_xxx" of this client. */
 const char *smtp_conf_get(const struct smtp_conf *sc, const char *suffix);

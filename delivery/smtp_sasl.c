@@ -22,6 +22,17 @@
 #include "strlist.h"
 #include "xalloc.h"
 
+void smtp_sasl_conf_free(struct smtp_sasl_conf *c)
+{
+	for (size_t i = 0; i < c->nmaps; i++)
+		map_close(c->maps[i]);
+	free(c->maps);
+	free(c->options);
+	free(c->tls_options);
+	free(c->filter);
+	memset(c, 0, sizeof(*c));
+}
+
 void smtp_sasl_load(struct smtp_sasl_conf *c, const struct smtp_conf *sc)
 {
 	memset(c, 0, sizeof(*c));

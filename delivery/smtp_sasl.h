@@ -28,6 +28,8 @@ struct smtp_sasl_conf {
 
 /* Before privileges drop: the tables, and the Cyrus client library. */
 void smtp_sasl_load(struct smtp_sasl_conf *c, const struct smtp_conf *sc);
+/* What smtp_sasl_load allocated. */
+void smtp_sasl_conf_free(struct smtp_sasl_conf *c);
 
 /*
  * The "user:password" for a destination: with
