@@ -6,7 +6,9 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,7 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "daemon.h"
+#include "ipc.h"
+#include "local_req.h"
 #include "log.h"
 
 int agent_bind_socket(const struct daemon *d, uid_t owner)
@@ -49,6 +54,48 @@ bool agent_peer_uid(int sock, uid_t *uid)
 	}
 	*uid = (uid_t)cr.uid;
 	return true;
+}
+
+static uint8_t rbuf[IPC_RECORD_MAX];
+static struct ipc_in rin;
+
+struct local_req *agent_next_request(int sock, int *fd, const struct ipc_in **rec)
+{
+	char err[256];
+	*fd = -1;
+	long n = ipc_recv(sock, rbuf, sizeof(rbuf), fd);
+	if (n == 0)
+		return NULL;
+	if (n < 0) {
+		log_warn("read from queue manager: %s", strerror(errno));
+		return NULL;
+	}
+	if (!ipc_parse(rbuf, (size_t)n, &rin, err, sizeof(err))) {
+		log_warn("malformed record from queue manager: %s; dropping connection", err);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return NULL;
+	}
+	struct local_req *req = local_req_parse(&rin, err, sizeof(err));
+	struct stat sb;
+	if (req == NULL || *fd < 0 || fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    (fcntl(*fd, F_GETFL) & O_ACCMODE) != O_RDONLY ||
+	    req->offset + req->length > (uint64_t)sb.st_size) {
+		log_warn("bad DELIVER request from queue manager: %s; dropping connection",
+		         req == NULL ? err
+		         : *fd < 0 ? "no queue file descriptor"
+		                   : "queue file descriptor is not a read-only regular file "
+		                     "holding the content");
+		free(req);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return NULL;
+	}
+	if (rec != NULL)
+		*rec = &rin;
+	return req;
 }
 
 double agent_now(void)

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 struct daemon;
+struct ipc_in;
+struct local_req;
 
 /* private/SERVICE, non-blocking SOCK_SEQPACKET, mode 0600, owned by
  * owner when we are root (fatal on failure, at start-up only). */
@@ -18,6 +20,15 @@ int agent_bind_socket(const struct daemon *d, uid_t owner);
 
 /* The connecting process's uid (SO_PEERCRED); false if unknown. */
 bool agent_peer_uid(int sock, uid_t *uid);
+
+/*
+ * Wait for the next DELIVER from qmgr on sock and check it: the request
+ * and its queue file descriptor (read-only, a regular file holding the
+ * content) in *fd.  NULL at end of file or on a bad request (logged;
+ * the caller drops the connection).  *rec (if not NULL) is the parsed
+ * record, valid until the next call.
+ */
+struct local_req *agent_next_request(int sock, int *fd, const struct ipc_in **rec);
 
 /* Wall-clock seconds, fractional. */
 double agent_now(void);

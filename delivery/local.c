@@ -71,43 +71,14 @@ static void log_result(void *arg, const char *to, const struct local_status *st)
 	lx->t_start = now;
 }
 
-static uint8_t rbuf[IPC_RECORD_MAX];
-static struct ipc_in rin;
-
 /* One queue manager connection: requests one after another until EOF. */
 static void serve(const struct local_conf *lc, int sock)
 {
 	for (;;) {
-		int fd = -1;
-		char err[256];
-		long n = ipc_recv(sock, rbuf, sizeof(rbuf), &fd);
-		if (n == 0)
+		int fd;
+		struct local_req *req = agent_next_request(sock, &fd, NULL);
+		if (req == NULL)
 			return;
-		if (n < 0) {
-			log_warn("read from queue manager: %s", strerror(errno));
-			return;
-		}
-		if (!ipc_parse(rbuf, (size_t)n, &rin, err, sizeof(err))) {
-			log_warn("malformed record from queue manager: %s; dropping connection", err);
-			if (fd >= 0)
-				close(fd);
-			return;
-		}
-		struct local_req *req = local_req_parse(&rin, err, sizeof(err));
-		struct stat sb;
-		if (req == NULL || fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-		    (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY ||
-		    req->offset + req->length > (uint64_t)sb.st_size) {
-			log_warn("bad DELIVER request from queue manager: %s; dropping connection",
-			         req == NULL ? err
-			         : fd < 0 ? "no queue file descriptor"
-			                  : "queue file descriptor is not a read-only regular file "
-			                    "holding the content");
-			free(req);
-			if (fd >= 0)
-				close(fd);
-			return;
-		}
 		for (size_t i = 0; i < req->nrcpt; i++) {
 			struct logctx lx = {.req = req, .idx = i, .t_start = agent_now()};
 			struct local_job job = {

@@ -97,43 +97,18 @@ static bool send_result(const struct smtp_conf *sc, int sock, size_t idx,
 	return rc == 0;
 }
 
-static uint8_t rbuf[IPC_RECORD_MAX];
-static struct ipc_in rin;
-
 static void serve(const struct smtp_conf *sc, int sock)
 {
 	for (;;) {
-		int fd = -1;
-		char err[256];
-		long n = ipc_recv(sock, rbuf, sizeof(rbuf), &fd);
-		if (n == 0)
+		int fd;
+		const struct ipc_in *rec;
+		struct local_req *req = agent_next_request(sock, &fd, &rec);
+		if (req == NULL)
 			return;
-		if (n < 0) {
-			log_warn("read from queue manager: %s", strerror(errno));
-			return;
-		}
-		if (!ipc_parse(rbuf, (size_t)n, &rin, err, sizeof(err))) {
-			log_warn("malformed record from queue manager: %s; dropping connection", err);
-			if (fd >= 0)
-				close(fd);
-			return;
-		}
-		struct local_req *req = local_req_parse(&rin, err, sizeof(err));
-		struct stat sb;
-		if (req == NULL || fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-		    (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY ||
-		    req->offset + req->length > (uint64_t)sb.st_size) {
-			log_warn("bad DELIVER request from queue manager: %s; dropping connection",
-			         req == NULL ? err : "bad queue file descriptor");
-			free(req);
-			if (fd >= 0)
-				close(fd);
-			return;
-		}
 		uint64_t u8 = 0;
 		struct smtp_job job = {
-			.sc = sc, .req = req, .fd = fd, .body = ipc_str(&rin, T_BODY),
-			.smtputf8 = ipc_u64(&rin, T_SMTPUTF8, &u8) && u8 != 0,
+			.sc = sc, .req = req, .fd = fd, .body = ipc_str(rec, T_BODY),
+			.smtputf8 = ipc_u64(rec, T_SMTPUTF8, &u8) && u8 != 0,
 			.res = xcalloc(req->nrcpt, sizeof(struct smtp_result)),
 		};
 		smtp_deliver(&job);
