@@ -100,6 +100,9 @@ pt_free_port() {
 
 pt_instance() {
 	local dir=$1 port=${2:-}
+	# Stopped at exit even when started from a $(...) subshell, whose
+	# own PT_STARTED is lost.
+	PT_STARTED="$PT_STARTED $dir"
 	mkdir -p "$dir"
 	chmod 755 "$dir"
 	cat >"$dir/main.cf" <<EOC
