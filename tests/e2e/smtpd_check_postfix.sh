@@ -75,34 +75,8 @@ smtpd_sender_restrictions = check_sender_access texthash:$T/sender_access, warn_
 smtpd_recipient_restrictions = check_recipient_access texthash:$T/roleaccount_exceptions, reject_non_fqdn_recipient, permit_mynetworks, reject_unauth_destination
 smtpd_data_restrictions = reject_multi_recipient_bounce"
 
-mkdir -p "$T/pf" "$T/pfq" "$T/pfd" "$T/sc" "$T/sq"
-chown postfix "$T/pfd"
-{
-	echo "$settings"
-	echo "queue_directory = $T/pfq"
-	echo "data_directory = $T/pfd"
-	echo "maillog_file = $T/pf.log"
-	echo "maillog_file_prefixes = $T"
-} >"$T/pf/main.cf"
-sed -e "s/^smtp \{1,\}inet .*/127.0.0.1:$PP inet n - n - - smtpd/" -e '/^postlog /d' \
-	/etc/postfix/master.cf >"$T/pf/master.cf"
-echo "postlog   unix-dgram n  -       n       -       1       postlogd" >>"$T/pf/master.cf"
-if ! postfix -c "$T/pf" start >"$T/pfstart.log" 2>&1; then
-	echo "ok - skipped: the private Postfix did not start ($(tail -1 "$T/pfstart.log"))"
-	exit 0
-fi
-{ echo "$settings"; echo "queue_directory = $T/sq"; echo "network_user = nobody"; } >"$T/sc/main.cf"
-echo "smtp inet n - n - - smtpd" >"$T/sc/master.cf"
-python3 "$HERE/smtpd_peer.py" "$T/sq" >"$T/peer.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do [ -S "$T/sq/private/qmgr" ] && break; sleep 0.1; done
-chmod 755 "$T/sq" "$T/sq/private"
-"$SMTPD" -c "$T/sc" -s smtp -t inet -f -l "127.0.0.1:$PS" >"$T/smtpd.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-	python3 -c "import socket; socket.create_connection(('127.0.0.1',$PP)).close(); socket.create_connection(('127.0.0.1',$PS)).close()" 2>/dev/null && break
-	sleep 0.1
-done
+. "$HERE/pf_pair.inc"
+pf_pair_start
 
 python3 - "$PP" "$PS" <<'PY'
 import socket, sys
