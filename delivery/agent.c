@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,33 @@ struct local_req *agent_next_request(int sock, int *fd, const struct ipc_in **re
 	if (rec != NULL)
 		*rec = &rin;
 	return req;
+}
+
+int agent_accept(int ls, uid_t want, bool allow_root)
+{
+	/* The listener may be non-blocking (master makes them so): wait for
+	 * a connection, and let SIGCHLD and SIGTERM interrupt. */
+	struct pollfd p = {.fd = ls, .events = POLLIN};
+	int r = poll(&p, 1, 1000);
+	if (r < 0 && errno != EINTR)
+		log_fatal("poll: %s", strerror(errno));
+	if (r <= 0)
+		return -1;
+	int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0) {
+		if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN &&
+		    errno != EWOULDBLOCK)
+			log_warn("accept: %s", strerror(errno));
+		return -1;
+	}
+	uid_t peer = (uid_t)-1;
+	if (!agent_peer_uid(c, &peer) || (peer != want && !(allow_root && peer == 0))) {
+		log_warn("connection from uid %ld refused: only the queue manager (uid %ld) "
+		         "may connect", (long)peer, (long)want);
+		close(c);
+		return -1;
+	}
+	return c;
 }
 
 double agent_now(void)

@@ -18,6 +18,11 @@ struct local_req;
  * owner when we are root (fatal on failure, at start-up only). */
 int agent_bind_socket(const struct daemon *d, uid_t owner);
 
+/* Wait up to a second for a connection on ls (signals interrupt the
+ * wait): the connected socket, or -1.  Only uid want may connect, and
+ * root too when allow_root; others are logged and refused. */
+int agent_accept(int ls, uid_t want, bool allow_root);
+
 /* The connecting process's uid (SO_PEERCRED); false if unknown. */
 bool agent_peer_uid(int sock, uid_t *uid);
 

@@ -140,28 +140,9 @@ int main(int argc, char **argv)
 			poll(NULL, 0, 1000); /* a child's exit or a second passes */
 			continue;
 		}
-		/* The listener may be non-blocking (master makes them so): wait
-		 * for a connection, and let SIGCHLD and SIGTERM interrupt. */
-		struct pollfd p = {.fd = ls, .events = POLLIN};
-		int r = poll(&p, 1, 1000);
-		if (r < 0 && errno != EINTR)
-			log_fatal("poll: %s", strerror(errno));
-		if (r <= 0)
+		int c = agent_accept(ls, lc.peer_uid, false);
+		if (c < 0)
 			continue;
-		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0) {
-			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN &&
-			    errno != EWOULDBLOCK)
-				log_warn("accept: %s", strerror(errno));
-			continue;
-		}
-		uid_t peer = (uid_t)-1;
-		if (!agent_peer_uid(c, &peer) || peer != lc.peer_uid) {
-			log_warn("connection from uid %ld refused: only the queue manager (uid %ld) "
-			         "may connect", (long)peer, (long)lc.peer_uid);
-			close(c);
-			continue;
-		}
 		local_conf_refresh(&lc);
 		pid_t pid = fork();
 		if (pid < 0) {

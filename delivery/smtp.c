@@ -194,28 +194,11 @@ int main(int argc, char **argv)
 			poll(NULL, 0, 1000);
 			continue;
 		}
-		struct pollfd p = {.fd = ls, .events = POLLIN};
-		int r = poll(&p, 1, 1000);
-		if (r < 0 && errno != EINTR)
-			log_fatal("poll: %s", strerror(errno));
-		if (r <= 0)
-			continue;
-		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0) {
-			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN &&
-			    errno != EWOULDBLOCK)
-				log_warn("accept: %s", strerror(errno));
-			continue;
-		}
-		uid_t peer = (uid_t)-1;
 		/* qmgr, or the local agent's root process handing a mailbox
 		 * delivery to its mailbox_transport (delivery/local_pass.c). */
-		if (!agent_peer_uid(c, &peer) || (peer != owner && peer != 0)) {
-			log_warn("connection from uid %ld refused: only the queue manager (uid %ld) "
-			         "may connect", (long)peer, (long)owner);
-			close(c);
+		int c = agent_accept(ls, owner, true);
+		if (c < 0)
 			continue;
-		}
 		pid_t pid = fork();
 		if (pid < 0) {
 			log_warn("fork: %s", strerror(errno));
