@@ -43,7 +43,11 @@ for p in $P1 $P2 $P3; do
 		python3 "$PT_ROOT/tests/e2e/smtp_peer.py" "$p" tls "$T/peer$p" >"$T/peer$p.out" 2>&1 &
 	BGP="$BGP $!"
 done
-for i in $(seq 1 50); do [ -e "$T/peer$P3/ready" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do
+	[ -e "$T/peer$P1/ready" ] && [ -e "$T/peer$P2/ready" ] && [ -e "$T/peer$P3/ready" ] && break
+	sleep 0.1
+done
+pt_check "the three peers are up" test -e "$T/peer$P1/ready" -a -e "$T/peer$P2/ready" -a -e "$T/peer$P3/ready"
 
 d=$T/inst
 pt_instance "$d"

@@ -27,7 +27,7 @@ mkdir -p "$T/peer"
 PEER_ADDR=127.0.0.13 python3 "$PT_ROOT/tests/e2e/smtp_peer.py" "$PORT" normal "$T/peer" \
 	>"$T/peer.out" 2>&1 &
 BGP="$BGP $!"
-for i in $(seq 1 50); do [ -e "$T/peer/ready" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do [ -e "$T/peer/ready" ] && break; sleep 0.1; done
 
 d=$T/inst
 pt_instance "$d"

@@ -41,7 +41,7 @@ mkdir -p "$PT_TMP/sink"
 "$SINK" -u nobody -d "$PT_TMP/sink/%M." "127.0.0.1:$SPORT" 10 >"$PT_TMP/sink.out" 2>&1 &
 BGP="$BGP $!"
 chmod 777 "$PT_TMP/sink"
-for i in $(seq 1 50); do [ -e "$PT_TMP/bnc/ready" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do [ -e "$PT_TMP/bnc/ready" ] && break; sleep 0.1; done
 pt_wait_port "$SPORT" || pt_fail "smtp-sink listens"
 
 cat >"$d/transport" <<EOT

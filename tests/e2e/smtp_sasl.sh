@@ -20,7 +20,7 @@ PORT=$(pt_free_port)
 mkdir -p "$T/peer"
 python3 "$PT_ROOT/tests/e2e/smtp_peer.py" "$PORT" auth "$T/peer" >"$T/peer.out" 2>&1 &
 BGP="$BGP $!"
-for i in $(seq 1 50); do [ -e "$T/peer/ready" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do [ -e "$T/peer/ready" ] && break; sleep 0.1; done
 
 d=$T/inst
 pt_instance "$d"

@@ -100,7 +100,7 @@ for spec in 127.0.0.13:mx3 127.0.0.12:self; do
 		python3 "$PT_ROOT/tests/e2e/smtp_peer.py" "$PORT" tls "$T/peer$a" >"$T/peer$a.out" 2>&1 &
 	BGP="$BGP $!"
 done
-for i in $(seq 1 50); do [ -e "$T/fetches.ready" ] && [ -e "$T/peer127.0.0.12/ready" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do [ -e "$T/fetches.ready" ] && [ -e "$T/peer127.0.0.12/ready" ] && break; sleep 0.1; done
 pt_check "policy server and peers are up" test -e "$T/fetches.ready"
 
 d=$T/inst
