@@ -21,6 +21,8 @@ const char *log_progname(void);
 void log_set_file(int fd, const char *hostname);
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_info as SERVICE in place of the last part of the program name */
+void log_info_as(const char *service, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log and exit(1). */

@@ -292,7 +292,7 @@ static void do_commit(struct rconn *c)
 		hold = false;
 	}
 	if (c->is_public)
-		log_info("%s: uid=%ld from=<%s>", h->id, (long)c->uid, h->sender);
+		log_info_as("pickup", "%s: uid=%ld from=<%s>", h->id, (long)c->uid, h->sender);
 	struct ipc_out o;
 	ipc_out_init(&o, PROTO_COMMIT_OK);
 	ipc_add_str(&o, T_ID, h->id);

@@ -32,7 +32,11 @@ me=$(id -un)
 pt_check "start" pt_start "$d"
 
 send() { swaks --server "127.0.0.1:$port" --from sender@example.org --to "$1" --timeout 20 >/dev/null 2>&1; }
-for i in 1 2 3; do send "$me@localhost"; done
+for i in 1 2; do send "$me@localhost"; done
+# a local submission: Postfix logs it from pickup, which pflogsumm counts
+printf 'Subject: local\n\nhi\n' | "$POSTERN" sendmail -c "$d" -f "$me" "$me@localhost"
+pt_check "the local submission is logged from .../pickup as Postfix" \
+	grep -qE " postern/pickup\[[0-9]+\]: [0-9A-F]+: uid=$(id -u) from=<$me" "$d/maillog"
 send nosuchuser@localhost # rejected: User unknown in local recipient table
 send nosuchuser2@localhost
 # wait until the three are delivered
