@@ -131,6 +131,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	daemon_ready(&d);
+	local_nss_warm();
 
 	long active = 0;
 	while (!got_term) {

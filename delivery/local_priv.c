@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +49,41 @@ int local_status_class(const struct local_status *st)
 	return 4;
 }
 
+/*
+ * The last user's supplementary groups.  Looked up in the process that
+ * forks the per-user children, so each child inherits the answer
+ * instead of asking NSS again (with nss_systemd that is a directory scan
+ * and socket connections per lookup).
+ */
+static struct {
+	char user[256];
+	gid_t gid;
+	int ng;
+	gid_t groups[GROUPS_MAX + 1];
+} grcache = {.ng = -1};
+
+static void user_groups(const struct local_cred *c)
+{
+	if (c->user == NULL || c->uid == 0 || strlen(c->user) >= sizeof(grcache.user))
+		return;
+	if (grcache.ng >= 0 && grcache.gid == c->gid && strcmp(grcache.user, c->user) == 0)
+		return;
+	int ng = GROUPS_MAX;
+	if (getgrouplist(c->user, c->gid, grcache.groups, &ng) < 0)
+		ng = 0;
+	snprintf(grcache.user, sizeof(grcache.user), "%s", c->user);
+	grcache.gid = c->gid;
+	grcache.ng = ng;
+}
+
+void local_nss_warm(void)
+{
+	struct local_cred c = {.uid = 1, .gid = 0, .user = "root", .extra_gid = (gid_t)-1};
+	(void)getpwnam("root");
+	user_groups(&c);
+	grcache.ng = -1;
+}
+
 bool local_become(const struct local_cred *c, struct local_status *st)
 {
 	if (getuid() != 0 && geteuid() != 0)
@@ -55,9 +91,11 @@ bool local_become(const struct local_cred *c, struct local_status *st)
 	gid_t groups[GROUPS_MAX + 1];
 	int ng = 0;
 	if (c->user != NULL && c->uid != 0) {
-		ng = GROUPS_MAX;
-		if (getgrouplist(c->user, c->gid, groups, &ng) < 0)
-			ng = 0;
+		user_groups(c);
+		if (grcache.ng > 0 && grcache.ng <= GROUPS_MAX) {
+			ng = grcache.ng;
+			memcpy(groups, grcache.groups, (size_t)ng * sizeof(groups[0]));
+		}
 	}
 	if (ng == 0)
 		groups[ng++] = c->gid;
@@ -127,6 +165,8 @@ void local_run_as(const struct local_cred *c,
 		local_status_set(st, "4.3.0", "cannot create pipe: %s", strerror(errno));
 		return;
 	}
+	if (getuid() == 0 || geteuid() == 0)
+		user_groups(c);
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(p[0]);
@@ -172,6 +212,8 @@ char *local_read_file_as(const struct local_cred *c, const char *path,
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return NULL;
 	}
+	if (getuid() == 0 || geteuid() == 0)
+		user_groups(c);
 	pid_t pid = fork();
 	if (pid < 0) {
 		snprintf(why, whylen, "fork: %s", strerror(errno));

@@ -37,6 +37,10 @@ int local_status_class(const struct local_status *st);
  */
 bool local_become(const struct local_cred *c, struct local_status *st);
 
+/* Load the NSS modules once in the long-lived agent, so that the
+ * processes it forks find them loaded. */
+void local_nss_warm(void);
+
 /*
  * Fork; the child becomes c and runs fn(arg, st), and the parent waits
  * and returns the child's status in st.  A child that dies without a

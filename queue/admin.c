@@ -224,6 +224,7 @@ static size_t act_one(const char *action, const char *queue, const char *id)
 		if (strcmp(queue, "active") == 0 && sched_active_action(id, SCHED_DELETE))
 			return 1;
 		store_remove(id, queue, true);
+		store_sync_dir(queue); /* an admin's delete stays deleted */
 		return 1;
 	}
 	if (strcmp(action, "hold") == 0) {

@@ -168,6 +168,12 @@ int store_move(const char *id, const char *from, const char *to)
 	snprintf(b, sizeof(b), "%s/%s", to, id);
 	if (rename(a, b) != 0)
 		return -1;
+	/* Into active or deferred, a move need not be durable: a crash
+	 * leaves the file in the old place or the new one, and start-up
+	 * recovery treats incoming, active and deferred alike (the message
+	 * is scheduled again).  Into hold, corrupt or incoming it must. */
+	if (strcmp(to, "active") == 0 || strcmp(to, "deferred") == 0)
+		return 0;
 	return store_sync_dir(to);
 }
 
@@ -181,7 +187,9 @@ void store_remove(const char *id, const char *queue, bool log_it)
 	}
 	snprintf(path, sizeof(path), "defer/%s", id);
 	unlink(path);
-	store_sync_dir(queue);
+	/* Not made durable: after a power cut the file may come back and
+	 * its recipients not yet marked done be delivered again, the
+	 * at-least-once the queue promises (docs/queue.md). */
 	if (log_it)
 		log_info("%s: removed", id);
 }
