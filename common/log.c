@@ -45,7 +45,10 @@ void log_set_file(int fd, const char *hostname)
 {
 	log_fd = fd;
 	snprintf(log_host, sizeof(log_host), "%s", hostname);
-	log_where |= LOG_TO_FILE;
+	/* maillog_file replaces syslog, as in Postfix */
+	if (log_where & LOG_TO_SYSLOG)
+		closelog();
+	log_where = (log_where & ~LOG_TO_SYSLOG) | LOG_TO_FILE;
 }
 
 /* One write(2) per line so that lines from several processes appending
