@@ -134,8 +134,11 @@ static bool add_pair(struct tls_config *c, const char *cert, const char *key, bo
 		key = cert;
 	int rc = first ? tls_config_set_keypair_file(c, cert, key)
 	               : tls_config_add_keypair_file(c, cert, key);
-	if (rc != 0)
-		log_fatal("cannot load the key pair %s / %s: %s", cert, key, tls_config_error(c));
+	if (rc != 0) {
+		/* as Postfix: a broken pair disables TLS, it does not stop smtpd */
+		log_warn("cannot load the key pair %s / %s: %s", cert, key, tls_config_error(c));
+		return false;
+	}
 	return true;
 }
 
@@ -214,8 +217,8 @@ struct smtpd_tls *smtpd_tls_init(struct cfg *cfg)
 	have |= add_pair(t->config, cfg_get(cfg, "smtpd_tls_dcert_file"),
 	                 cfg_get(cfg, "smtpd_tls_dkey_file"), !have);
 	if (!have) {
-		log_warn("cannot start TLS: no smtpd_tls_cert_file (or smtpd_tls_chain_files) is set; "
-		         "TLS is not available%s",
+		log_warn("cannot start TLS: no usable key pair (smtpd_tls_cert_file or "
+		         "smtpd_tls_chain_files); TLS is not available%s",
 		         t->set.level == STLS_ENCRYPT ? " and mail is refused (level encrypt)" : "");
 		tls_config_free(t->config);
 		t->config = NULL;

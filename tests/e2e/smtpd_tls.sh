@@ -390,6 +390,31 @@ s.quit()
 sys.exit(1 if failed else 0)
 PY
 
+# A key pair that cannot be loaded (Debian's package names the snakeoil
+# pair, which may be missing): smtpd warns and serves without STARTTLS,
+# as Postfix, instead of dying and taking the port down.
+P9=$(pt_free_port)
+cat >>"$D/master.cf" <<EOT
+127.0.0.1:$P9 inet n - n - - smtpd
+  -o smtpd_tls_cert_file=$tmp/missing.pem
+  -o smtpd_tls_key_file=$tmp/missing.key
+EOT
+"$POSTERN" reload -c "$D" >/dev/null 2>&1
+pt_wait_port "$P9" 20 || pt_fail "the service with a missing key pair listens"
+out=$(python3 - "$P9" <<'PY' 2>&1
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.example", timeout=30)
+code, ehlo = s.ehlo()
+print("EHLO", code, b"STARTTLS" in ehlo)
+s.mail("a@b.example")
+print("RCPT", s.rcpt("postmaster@mx.example")[0])
+s.quit()
+PY
+)
+pt_check "missing key pair: EHLO answered, no STARTTLS offered" grep -q '^EHLO 250 False$' <<<"$out"
+pt_check "missing key pair: mail still accepted" grep -q '^RCPT 250$' <<<"$out"
+pt_check "missing key pair: logged" grep -q "warning: cannot load the key pair $tmp/missing.pem" "$log"
+
 # testssl.sh against the default settings: no weak protocol or cipher.
 if command -v testssl.sh >/dev/null 2>&1 || command -v testssl >/dev/null 2>&1; then
 	ts=$(command -v testssl.sh || command -v testssl)
