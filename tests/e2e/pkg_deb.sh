@@ -7,7 +7,9 @@
 # network namespaces, so this host's Postfix and files are untouched):
 # dpkg -i (which replaces the Postfix installed here), users and service
 # enabled, mail over SMTP on port 25 and through /usr/sbin/sendmail
-# delivered to /var/mail, mailq, then dpkg --purge leaves nothing behind.
+# delivered to /var/mail, STARTTLS on 25 with the snakeoil pair, submission
+# on 587 switched on as the guides say (STARTTLS, AUTH with Cyrus sasldb),
+# mailq, then dpkg --purge leaves nothing behind.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pkg_lib.inc"
 pt_init
@@ -131,6 +133,45 @@ check "both messages delivered to /var/mail/alice" test "$(grep -c '^From ' /var
 check "... the SMTP one" grep -q '^Subject: over smtp' /var/mail/alice
 check "... the sendmail one" grep -q '^Subject: through sendmail' /var/mail/alice
 check "mailq: the queue is empty" bash -c "mailq | grep -q 'Mail queue is empty'"
+
+# TLS on 25 out of the box: main.cf names the snakeoil pair
+check "the snakeoil certificate exists" test -r /etc/ssl/certs/ssl-cert-snakeoil.pem
+swaks --server 127.0.0.1:25 --tls --from bob@example.org --to alice@localhost \
+	--header "Subject: over starttls" >/tmp/swaks-tls.out 2>&1
+check "port 25: STARTTLS, then 250 queued" \
+	bash -c "grep -q '^<- *220.*Ready to start TLS' /tmp/swaks-tls.out && grep -q '^<~ *250.*queued' /tmp/swaks-tls.out"
+# Submission on 587 as the guides switch it on: the shipped lines
+# uncommented (the $mua_* ones stay comments), Cyrus sasldb as
+# docs/sasl.md says.
+sed -i -E '/^#submission /,/milter_macro_daemon_name/{/\$mua_/!s/^#(submission |  -o )/\1/}' /etc/postern/master.cf
+mkdir -p /etc/postern/sasl
+printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: /etc/postern/sasl/sasldb2\n' \
+	>/etc/postern/sasl/smtpd.conf
+echo secret | saslpasswd2 -p -c -f /etc/postern/sasl/sasldb2 -u "$(postern conf -h myhostname)" alice
+chgrp postern-net /etc/postern/sasl/sasldb2
+chmod 640 /etc/postern/sasl/sasldb2
+printf 'smtpd_sasl_type = cyrus\ncyrus_sasl_config_path = /etc/postern/sasl\n' >>/etc/postern/main.cf
+postern reload >/dev/null 2>&1
+for i in $(seq 1 100); do
+	(exec 3<>/dev/tcp/127.0.0.1/587) 2>/dev/null && break
+	sleep 0.1
+done
+swaks --server 127.0.0.1:587 --from alice@localhost --to alice@localhost --quit-after EHLO \
+	>/tmp/swaks-587a.out 2>&1
+check "port 587: no AUTH offered before STARTTLS" \
+	bash -c "grep -q '^<- *250.*STARTTLS' /tmp/swaks-587a.out && ! grep -q '^<- *250.AUTH' /tmp/swaks-587a.out"
+swaks --server 127.0.0.1:587 --tls --auth PLAIN --auth-user alice \
+	--auth-password secret --from alice@localhost --to alice@localhost \
+	--header "Subject: over submission" >/tmp/swaks-587.out 2>&1
+check "port 587: STARTTLS, AUTH PLAIN, 250 queued" \
+	bash -c "grep -q '^<~ *235' /tmp/swaks-587.out && grep -q '^<~ *250.*queued' /tmp/swaks-587.out"
+for i in $(seq 1 100); do
+	[ "$(grep -c '^From ' /var/mail/alice 2>/dev/null)" = 4 ] && break
+	sleep 0.1
+done
+check "... both delivered, over TLS (Received: with ESMTPS, ESMTPSA)" \
+	bash -c "grep -q '^Subject: over starttls' /var/mail/alice && grep -q '^Subject: over submission' /var/mail/alice &&
+		grep -q 'with ESMTPS ' /var/mail/alice && grep -q 'with ESMTPSA ' /var/mail/alice"
 check "no set-id file appeared under /var/spool/postern" test -z "$(find /var/spool/postern -perm /6000)"
 
 # reinstall (the upgrade path) while running: stopped by prerm, started
