@@ -52,8 +52,9 @@ master_SRC  = $(wildcard master/*.c)
 smtpd_SRC   = $(wildcard smtpd/*.c)
 qmgr_SRC    = $(wildcard queue/*.c)
 local_SRC   = $(wildcard delivery/local*.c) delivery/agent.c
+spawn_SRC   = $(wildcard spawn/*.c)
 smtp_SRC    = $(wildcard delivery/smtp*.c) $(if $(wildcard delivery/smtp*.c),delivery/local_req.c delivery/agent.c)
-DAEMONS     = $(foreach p,master smtpd qmgr local smtp,$(if $($(p)_SRC),$(p)))
+DAEMONS     = $(foreach p,master smtpd qmgr local smtp spawn,$(if $($(p)_SRC),$(p)))
 DAEMON_BINS = $(DAEMONS:%=$(BUILD)/libexec/%)
 DAEMON_OBJ  = $(foreach p,$(DAEMONS),$($(p)_SRC:%.c=$(BUILD)/obj/%.o))
 
