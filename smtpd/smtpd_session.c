@@ -1339,7 +1339,7 @@ static void command(struct session *s, const char *line, size_t len)
 		do_etrn(s, &c);
 		break;
 	case SMTP_HELP:
-		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT");
+		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY ETRN QUIT");
 		break;
 	case SMTP_STARTTLS:
 		do_starttls(s);
