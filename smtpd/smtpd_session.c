@@ -1140,6 +1140,10 @@ static void etrn_checked(struct session *s, enum chk_verdict v, const char *rep)
 
 static void do_etrn(struct session *s, const struct smtp_cmd *c)
 {
+	if (s->srv->helo_required && s->helo[0] == '\0') {
+		reply(s, "503 Error: send HELO/EHLO first");
+		return;
+	}
 	if (s->mail) {
 		reply(s, "503 Error: MAIL transaction in progress");
 		return;

@@ -123,6 +123,8 @@ cases = [
     ["ETRN relay.example", "EHLO client.example", "ETRN", "ETRN relay.example",
      "ETRN unknown.example", "ETRN %s" % H, "ETRN bad..name", "ETRN relay.example extra",
      "ETRN @relay.example", "ETRN #relay.example", "ETRN RELAY.EXAMPLE.", "ETRN [127.0.0.1]",
+     "ETRN relay.example.x", "ETRN a_b.relay.example", "ETRN 1.2.3.4", "ETRN [1.2.3.4",
+     "ETRN -x.example",
      "MAIL FROM:<a@b.example>", "ETRN relay.example", "RSET", "QUIT"],
     ["EHLO bad.example", "ETRN relay.example", "QUIT"],
     ["HELO my.host.name", "ETRN relay.example", "QUIT"],

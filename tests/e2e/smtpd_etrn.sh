@@ -18,6 +18,7 @@ done
 d=$PT_TMP/inst
 SPORT=$(pt_free_port)
 PEER=$(pt_free_port) # nothing listens there yet
+HPORT=$(pt_free_port)
 pt_instance "$d" "$SPORT"
 BGP=""
 trap 'for p in $BGP; do kill "$p" 2>/dev/null; done; pt_cleanup' EXIT
@@ -32,12 +33,13 @@ queue_run_delay = 3600s
 smtp_connect_timeout = 2s
 smtpd_etrn_restrictions = check_helo_access inline:{bad.example=REJECT, { rej.example = reject_unauth_pipelining reject } }, permit
 EOC
+echo "127.0.0.1:$HPORT inet n - n - - smtpd -o smtpd_helo_required=yes" >>"$d/master.cf"
 pt_start "$d" || { pt_fail "instance starts"; pt_done; }
 pt_wait_port "$SPORT" || { pt_fail "smtpd listens"; pt_done; }
 LOG=$d/maillog
 
 smtp() { # commands... ; prints "CMD -> REPLY" per command
-	python3 - "$SPORT" "$@" <<'PY'
+	python3 - "${TO_PORT:-$SPORT}" "$@" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 f = s.makefile("rb")
@@ -109,4 +111,9 @@ pt_check "rejection logged as Postfix" \
 	grep -q 'NOQUEUE: reject: ETRN from [^ ]*\[127.0.0.1\]: 554 5.7.1 <relay.example>: Etrn command rejected: Access denied; proto=ESMTP helo=<rej.example>$' "$LOG"
 pt_check "rejection logged as Postfix (SMTP)" \
 	grep -q 'NOQUEUE: reject: ETRN from [^ ]*\[127.0.0.1\]: 554 5.7.1 <bad.example>: Helo command rejected: Access denied; proto=SMTP helo=<bad.example>$' "$LOG"
+pt_wait_port "$HPORT" || pt_fail "second smtpd listens"
+TO_PORT=$HPORT smtp "ETRN relay.example" "HELO c.example" "ETRN relay.example" >"$PT_TMP/etrn4" 2>&1
+sed 's/^/# /' "$PT_TMP/etrn4"
+pt_check "smtpd_helo_required = yes: 503 before HELO" grep -qxF "ETRN relay.example -> 503 Error: send HELO/EHLO first" "$PT_TMP/etrn4"
+pt_check "... and 250 after it" grep -qxF "ETRN relay.example -> 250 Queuing started" "$PT_TMP/etrn4"
 pt_done
