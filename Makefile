@@ -106,6 +106,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
 $(BUILD)/tests/test_smtpd_check: $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_check_exec.o smtpd_check_result.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
+$(BUILD)/tests/test_smtpd_etrn: $(addprefix $(BUILD)/obj/smtpd/,smtpd_etrn.o smtpd_check.o smtpd_check_exec.o smtpd_check_result.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
 $(BUILD)/tests/test_smtpd_policy: $(addprefix $(BUILD)/obj/smtpd/,smtpd_policy.o smtpd_check.o smtpd_check_exec.o smtpd_check_result.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
 $(BUILD)/tests/test_smtp_reply: $(BUILD)/obj/delivery/smtp_reply.o
 $(BUILD)/tests/test_route: $(BUILD)/obj/queue/route.o
