@@ -52,8 +52,9 @@ master_SRC  = $(wildcard master/*.c)
 smtpd_SRC   = $(wildcard smtpd/*.c)
 qmgr_SRC    = $(wildcard queue/*.c)
 local_SRC   = $(wildcard delivery/local*.c) delivery/agent.c
+spawn_SRC   = $(wildcard spawn/*.c)
 smtp_SRC    = $(wildcard delivery/smtp*.c) $(if $(wildcard delivery/smtp*.c),delivery/local_req.c delivery/agent.c)
-DAEMONS     = $(foreach p,master smtpd qmgr local smtp,$(if $($(p)_SRC),$(p)))
+DAEMONS     = $(foreach p,master smtpd qmgr local smtp spawn,$(if $($(p)_SRC),$(p)))
 DAEMON_BINS = $(DAEMONS:%=$(BUILD)/libexec/%)
 DAEMON_OBJ  = $(foreach p,$(DAEMONS),$($(p)_SRC:%.c=$(BUILD)/obj/%.o))
 
@@ -81,7 +82,7 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	$(Q)ar rcs $@ $^
 
 # postern probe runs smtpd's restriction chain: link those objects in.
-PROBE_OBJ   = $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o smtpd_dnshook.o smtpd_dnsck.o)
+PROBE_OBJ   = $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_check_exec.o smtpd_check_result.o smtpd_policy.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o smtpd_dnshook.o smtpd_dnsck.o)
 
 $(BUILD)/bin/postern: $(TOOLS_OBJ) $(PROBE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -104,8 +105,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 # Unit tests of daemon code link the objects they test.
 $(BUILD)/tests/test_dsn: $(BUILD)/obj/queue/dsn.o
 $(BUILD)/tests/test_addrlist: $(BUILD)/obj/tools/addrlist.o
-$(BUILD)/tests/test_smtpd_check: $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
-$(BUILD)/tests/test_smtpd_policy: $(addprefix $(BUILD)/obj/smtpd/,smtpd_policy.o smtpd_check.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
+$(BUILD)/tests/test_smtpd_check: $(addprefix $(BUILD)/obj/smtpd/,smtpd_check.o smtpd_check_exec.o smtpd_check_result.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
+$(BUILD)/tests/test_smtpd_etrn: $(addprefix $(BUILD)/obj/smtpd/,smtpd_etrn.o smtpd_check.o smtpd_check_exec.o smtpd_check_result.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
+$(BUILD)/tests/test_smtpd_policy: $(addprefix $(BUILD)/obj/smtpd/,smtpd_policy.o smtpd_check.o smtpd_check_exec.o smtpd_check_result.o smtpd_policy_req.o smtpd_route.o smtpd_cmd.o)
 $(BUILD)/tests/test_smtp_reply: $(BUILD)/obj/delivery/smtp_reply.o
 $(BUILD)/tests/test_route: $(BUILD)/obj/queue/route.o
 $(BUILD)/tests/test_smtp_sts: $(BUILD)/obj/delivery/smtp_sts.o $(BUILD)/obj/delivery/smtp_conn.o $(BUILD)/obj/delivery/smtp_reply.o
@@ -141,7 +143,7 @@ FUZZ_EXTRA_fuzz_local_req = delivery/local_req.c
 FUZZ_EXTRA_fuzz_smtp_reply = delivery/smtp_reply.c
 FUZZ_EXTRA_fuzz_sts_policy = delivery/smtp_sts.c delivery/smtp_conn.c delivery/smtp_reply.c
 FUZZ_EXTRA_fuzz_dns       = smtpd/smtpd_dnsck.c
-FUZZ_EXTRA_fuzz_policy_reply = smtpd/smtpd_policy.c smtpd/smtpd_policy_req.c smtpd/smtpd_check.c smtpd/smtpd_route.c smtpd/smtpd_cmd.c
+FUZZ_EXTRA_fuzz_policy_reply = smtpd/smtpd_policy.c smtpd/smtpd_policy_req.c smtpd/smtpd_check.c smtpd/smtpd_check_exec.c smtpd/smtpd_check_result.c smtpd/smtpd_route.c smtpd/smtpd_cmd.c
 
 .SECONDEXPANSION:
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_EXTRA_fuzz_$$*) build-fuzz/libcommon.a $(wildcard common/*.h)

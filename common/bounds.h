@@ -191,5 +191,8 @@
 #define POLICY_REQUEST_MAX (16 * 1024)
 /* Client addresses qmgr's anvil keeps counters for. */
 #define ANVIL_CLIENTS_MAX 100000
+/* spawn: arguments of an argv= command, commands running at once. */
+#define SPAWN_ARGS_MAX 64
+#define SPAWN_CHILDREN_MAX 1000
 
 #endif

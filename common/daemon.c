@@ -108,6 +108,12 @@ bool daemon_chroot_wanted(const struct daemon *d)
 
 void daemon_drop_privileges(struct daemon *d, const char *user, bool do_chroot)
 {
+	daemon_drop_privileges_group(d, user, NULL, do_chroot);
+}
+
+void daemon_drop_privileges_group(struct daemon *d, const char *user, const char *group,
+                                  bool do_chroot)
+{
 	static bool warned;
 	const char *qdir = cfg_get(d->cfg, "queue_directory");
 	if (chdir(qdir) != 0)
@@ -128,6 +134,13 @@ void daemon_drop_privileges(struct daemon *d, const char *user, bool do_chroot)
 		          user, user);
 	uid_t uid = pw->pw_uid;
 	gid_t gid = pw->pw_gid;
+	if (group != NULL) {
+		errno = 0;
+		struct group *gr = getgrnam(group);
+		if (gr == NULL)
+			log_fatal("group \"%s\" does not exist", group);
+		gid = gr->gr_gid;
+	}
 	if (uid == 0)
 		log_fatal("user \"%s\" has uid 0: refusing to run a daemon as root", user);
 	if (do_chroot && (chroot(".") != 0 || chdir("/") != 0))

@@ -48,6 +48,9 @@ void daemon_init(struct daemon *d, const char *name, int argc, char **argv);
  * everything that needs privileges is open.
  */
 void daemon_drop_privileges(struct daemon *d, const char *user, bool do_chroot);
+/* The same with the group ID of group (NULL: user's own group). */
+void daemon_drop_privileges_group(struct daemon *d, const char *user, const char *group,
+                                  bool do_chroot);
 
 /* Whether the service's master.cf chroot column says y. */
 bool daemon_chroot_wanted(const struct daemon *d);

@@ -77,7 +77,7 @@ static const struct {
 	{"verify", MCF_CLASS_UNSUPPORTED, "address verification is not implemented"},
 	{"virtual", MCF_CLASS_UNSUPPORTED, "virtual mailbox delivery is not implemented"},
 	{"pipe", MCF_CLASS_UNSUPPORTED, "pipe delivery to external commands is not implemented"},
-	{"spawn", MCF_CLASS_UNSUPPORTED, "spawn is not implemented"},
+	{"spawn", MCF_CLASS_PROGRAM, "postern's spawn: runs argv= per connection as user="},
 	{"postscreen", MCF_CLASS_UNSUPPORTED, "postscreen is not implemented"},
 	{"dnsblog", MCF_CLASS_UNSUPPORTED, "postscreen is not implemented"},
 	{"tlsproxy", MCF_CLASS_UNSUPPORTED, "postscreen is not implemented"},

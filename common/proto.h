@@ -33,6 +33,10 @@ enum proto_type {
 	PROTO_QUEUE_END,
 	PROTO_ADMIN,           /* ACTION, ID ("ALL" for all), QUEUE (optional) */
 	PROTO_ADMIN_OK,        /* COUNT: messages affected */
+	PROTO_ETRN,            /* smtpd -> qmgr on private/qmgr: NEXTHOP, the
+	                          domain of an ETRN; qmgr schedules the deferred
+	                          mail for it now and answers ADMIN_OK (COUNT)
+	                          or FAIL */
 
 	/* Supervision (daemon -> master on POSTERN_STATUS_FD). */
 	PROTO_READY = 60,

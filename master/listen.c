@@ -235,6 +235,12 @@ int listen_inet(struct cfg *c, const char *host, const char *port, int *fds,
 int listen_unix(const char *path, mode_t mode, bool chown, uid_t uid, gid_t gid,
                 char *err, size_t errlen)
 {
+	return listen_unix_type(path, SOCK_SEQPACKET, mode, chown, uid, gid, err, errlen);
+}
+
+int listen_unix_type(const char *path, int type, mode_t mode, bool chown, uid_t uid,
+                     gid_t gid, char *err, size_t errlen)
+{
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	size_t l = strlen(path);
 	if (l >= sizeof(sun.sun_path)) {
@@ -253,7 +259,7 @@ int listen_unix(const char *path, mode_t mode, bool chown, uid_t uid, gid_t gid,
 			return -1;
 		}
 	}
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int s = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;

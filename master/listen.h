@@ -30,5 +30,9 @@ int listen_inet(struct cfg *c, const char *host, const char *port, int *fds,
  */
 int listen_unix(const char *path, mode_t mode, bool chown, uid_t uid, gid_t gid,
                 char *err, size_t errlen);
+/* The same with a socket type: SOCK_STREAM for a spawn service, whose
+ * commands (policy servers) speak a byte stream. */
+int listen_unix_type(const char *path, int type, mode_t mode, bool chown, uid_t uid,
+                     gid_t gid, char *err, size_t errlen);
 
 #endif

@@ -60,6 +60,7 @@ struct msvc {
 	size_t nfds;
 	bool reused;     /* listeners taken over from before a reload */
 	bool is_qmgr;    /* never two at once: waits for its predecessor */
+	bool is_spawn;   /* spawn: a stream socket smtpd may reach */
 	struct mchild *child; /* running process, NULL if none */
 	int backoff;     /* seconds before the next respawn */
 	struct event *respawn_ev;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -108,6 +109,7 @@ static struct msvc *service_new(struct master *m, const struct mcf_service *s,
 	v->argv0 = xstrdup(base);
 	v->line = s->line;
 	v->is_qmgr = strcmp(prog, "qmgr") == 0;
+	v->is_spawn = strcmp(prog, "spawn") == 0;
 	struct strbuf key;
 	sb_init(&key, 0);
 	if (t == MCF_INET)
@@ -115,7 +117,7 @@ static struct msvc *service_new(struct master *m, const struct mcf_service *s,
 		          s->host ? "" : cfg_get(m->cfg, "inet_interfaces"),
 		          cfg_get(m->cfg, "inet_protocols"));
 	else
-		sb_printf(&key, "unix/%s/%d", s->name, v->is_qmgr);
+		sb_printf(&key, "unix/%s/%d/%d", s->name, v->is_qmgr, v->is_spawn);
 	v->key = sb_steal(&key);
 	return v;
 }
@@ -145,10 +147,12 @@ static int bind_service(struct master *m, struct msvc *v,
 	char path[256];
 	snprintf(path, sizeof(path), "private/%s", v->name);
 	/* qmgr: smtpd (network_user's group) may connect to private/qmgr,
-	 * anyone to public/qmgr; other agents are reached by qmgr only. */
-	int fd = listen_unix(path, v->is_qmgr ? 0660 : 0600, ids->as_root,
-	                     ids->mail_uid, v->is_qmgr ? ids->net_gid : ids->mail_gid,
-	                     e, sizeof(e));
+	 * anyone to public/qmgr; a spawn service (a policy server) is
+	 * smtpd's too; other agents are reached by qmgr only. */
+	bool for_smtpd = v->is_qmgr || v->is_spawn;
+	int fd = listen_unix_type(path, v->is_spawn ? SOCK_STREAM : SOCK_SEQPACKET,
+	                          for_smtpd ? 0660 : 0600, ids->as_root, ids->mail_uid,
+	                          for_smtpd ? ids->net_gid : ids->mail_gid, e, sizeof(e));
 	if (fd >= 0)
 		add_unix(v, fd, path);
 	if (fd >= 0 && v->is_qmgr) {

@@ -354,6 +354,24 @@ static void do_admin(int sock, uid_t uid, const struct ipc_in *in)
 	reply(sock, PROTO_ADMIN_OK, NULL, NULL, count);
 }
 
+void admin_etrn(int sock, const struct ipc_in *in)
+{
+	const char *dom = ipc_str(in, T_NEXTHOP);
+	bool ok = dom != NULL && dom[0] != '\0' && strlen(dom) <= 255;
+	for (const char *p = dom; ok && *p; p++)
+		ok = *p > 32 && *p < 127 && *p != '/' && *p != '@';
+	if (!ok) {
+		log_warn("malformed ETRN request from smtpd");
+		reply(sock, PROTO_FAIL, "5.5.4", "malformed ETRN request", 0);
+		close(sock);
+		return;
+	}
+	size_t count = sched_flush_domain(dom);
+	log_info("ETRN %s: %zu deferred message%s scheduled", dom, count, count == 1 ? "" : "s");
+	reply(sock, PROTO_ADMIN_OK, NULL, NULL, count);
+	close(sock);
+}
+
 void admin_take(int sock, uid_t uid, const struct ipc_in *in)
 {
 	if (in->type == PROTO_ADMIN) {

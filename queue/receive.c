@@ -338,6 +338,13 @@ static void on_read(evutil_socket_t sock, short what, void *arg)
 		admin_take(s, uid, &rin);
 		return;
 	}
+	if (c->state == R_WAIT_NEW && !c->is_public && rin.type == PROTO_ETRN) {
+		int s = c->sock;
+		c->sock = -1;
+		conn_close(c);
+		admin_etrn(s, &rin);
+		return;
+	}
 	if (c->state == R_WAIT_NEW && !c->is_public && rin.type == PROTO_ANVIL) {
 		int s = c->sock;
 		c->sock = -1;

@@ -828,6 +828,46 @@ size_t sched_flush(const char *id)
 	return deferred_run(id, true);
 }
 
+/* Whether the deferred message id has a pending recipient in domain. */
+static bool pending_for(const char *id, const char *domain)
+{
+	char path[64], err[256];
+	snprintf(path, sizeof(path), "deferred/%s", id);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	struct qfile q;
+	qfile_init(&q);
+	bool found = false;
+	if (qfile_parse_fd(fd, &q, err, sizeof(err)))
+		for (size_t i = 0; i < q.nrcpts && !found; i++) {
+			const char *at = strrchr(q.rcpts[i].addr, '@');
+			found = q.rcpts[i].status == QFILE_ST_PENDING && at != NULL &&
+			        strcasecmp(at + 1, domain) == 0;
+		}
+	qfile_free(&q);
+	close(fd);
+	return found;
+}
+
+size_t sched_flush_domain(const char *domain)
+{
+	char **v;
+	size_t n = list_dir("deferred", &v), count = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (!pending_for(v[k], domain))
+			continue;
+		if (store_move(v[k], "deferred", "incoming") != 0) {
+			log_warn("%s: move to incoming: %s", v[k], strerror(errno));
+			continue;
+		}
+		sched_new(v[k]);
+		count++;
+	}
+	free_list(v, n);
+	return count;
+}
+
 bool sched_is_active(const char *id)
 {
 	for (struct msg *m = msgs; m; m = m->next)

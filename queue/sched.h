@@ -16,6 +16,9 @@ void sched_init(void);
 void sched_new(const char *id);
 /* Retry deferred messages now: all (id NULL) or one.  Returns count. */
 size_t sched_flush(const char *id);
+/* ETRN: schedule now the deferred messages with a recipient still to be
+ * delivered in domain (case-insensitive).  Returns how many. */
+size_t sched_flush_domain(const char *domain);
 /*
  * A hold or delete for a message that is active: done when its
  * deliveries end.  false if id is not active.

@@ -68,6 +68,7 @@ struct nlist { /* networks */
 
 struct route {
 	struct dlist mydest, relay;
+	struct dlist flush; /* fast_flush_domains: what ETRN may flush */
 	struct nlist mynet, exempt;
 	struct netaddr_net ours[256]; /* IP literals that are ours */
 	size_t nours;
@@ -287,6 +288,7 @@ struct route *route_init(struct cfg *cfg)
 	struct route *r = xcalloc(1, sizeof(*r));
 	dlist_init(&r->mydest, cfg, "mydestination", false);
 	dlist_init(&r->relay, cfg, "relay_domains", true);
+	dlist_init(&r->flush, cfg, "fast_flush_domains", true);
 
 	const char *mn = cfg_get(cfg, "mynetworks");
 	char *computed = NULL;
@@ -383,6 +385,7 @@ void route_free(struct route *r)
 		return;
 	dlist_free(&r->mydest);
 	dlist_free(&r->relay);
+	dlist_free(&r->flush);
 	nlist_free(&r->mynet);
 	nlist_free(&r->exempt);
 	for (size_t i = 0; i < r->nlrmaps; i++)
@@ -665,4 +668,14 @@ enum route_verdict route_unlisted(struct route *r, const struct smtp_cmd *c, boo
 bool route_unlisted_default(const struct route *r)
 {
 	return r->lr_check;
+}
+
+int route_fast_flush(struct route *r, const char *domain)
+{
+	char d[SMTP_HOST_MAX + 1];
+	size_t i;
+	for (i = 0; domain[i] && i + 1 < sizeof(d); i++)
+		d[i] = (char)tolower((unsigned char)domain[i]);
+	d[i] = '\0';
+	return dlist_match(&r->flush, d);
 }

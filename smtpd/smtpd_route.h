@@ -66,4 +66,7 @@ enum route_verdict route_unlisted(struct route *r, const struct smtp_cmd *c, boo
 /* smtpd_reject_unlisted_recipient = yes and local_recipient_maps set. */
 bool route_unlisted_default(const struct route *r);
 
+/* ETRN: is domain in fast_flush_domains?  1 yes, 0 no, -1 table error. */
+int route_fast_flush(struct route *r, const char *domain);
+
 #endif

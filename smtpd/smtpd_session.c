@@ -34,6 +34,7 @@
 #include "smtpd_cmd.h"
 #include "smtpd_data.h"
 #include "smtpd_dns.h"
+#include "smtpd_etrn.h"
 #include "smtpd_facts.h"
 #include "smtpd_queue.h"
 #include "smtpd_route.h"
@@ -56,7 +57,7 @@
 enum sstate { S_DNS, S_CMD, S_SKIPLINE, S_DATA, S_BDAT, S_QWAIT, S_CHECK, S_CLOSING,
               S_AUTH, S_AUTHWAIT };
 /* What to finish when the restriction chain answers. */
-enum cwait { CW_CONNECT, CW_HELO, CW_MAIL, CW_RCPT, CW_DATA, CW_EOD };
+enum cwait { CW_CONNECT, CW_HELO, CW_MAIL, CW_RCPT, CW_DATA, CW_EOD, CW_ETRN };
 enum qwait { QW_NEW, QW_COMMIT };
 
 /* How long qmgr may take to answer one record. */
@@ -77,6 +78,7 @@ struct session {
 	bool counted;
 
 	char helo[SMTP_HOST_MAX + 1];
+	char etrn_domain[SMTP_HOST_MAX + 1]; /* of the ETRN being checked */
 	bool esmtp;
 	struct smtpd_tls_facts tls;   /* filled by the TLS layer */
 	struct smtpd_sasl_facts sasl; /* filled by the SASL layer */
@@ -594,6 +596,7 @@ static void helo_checked(struct session *s, enum chk_verdict v, const char *rep)
 		snprintf(kw[n++], 64, "SIZE");
 	if (!srv->vrfy_disabled)
 		snprintf(kw[n++], 64, "VRFY");
+	snprintf(kw[n++], 64, "ETRN");
 	char mechs[512];
 	if (s->sx && smtpd_sasl_mechs(s->sx, s->tls.active, mechs, sizeof(mechs))) {
 		snprintf(kw[n++], sizeof(kw[0]), "AUTH %s", mechs);
@@ -1123,6 +1126,42 @@ static void do_vrfy(struct session *s, const struct smtp_cmd *c)
 	reply(s, "252 2.0.0 %.*s", (int)(c->arglen > 300 ? 300 : c->arglen), c->arg);
 }
 
+/* ETRN (RFC 1985): syntax, smtpd_etrn_restrictions, then the flush. */
+static void etrn_checked(struct session *s, enum chk_verdict v, const char *rep)
+{
+	char buf[SMTP_HOST_MAX + 64];
+	if (v == CHK_REJECT || v == CHK_DEFER) {
+		check_reply(s, rep);
+		return;
+	}
+	reply(s, "%s", smtpd_etrn_flush(s->srv->route, s->etrn_domain, s->name, s->addr, buf,
+	                                sizeof(buf)));
+}
+
+static void do_etrn(struct session *s, const struct smtp_cmd *c)
+{
+	if (s->srv->helo_required && s->helo[0] == '\0') {
+		reply(s, "503 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->mail) {
+		reply(s, "503 Error: MAIL transaction in progress");
+		return;
+	}
+	const char *err = smtpd_etrn_parse(c->arg, c->arglen, s->etrn_domain, sizeof(s->etrn_domain));
+	if (err != NULL) {
+		reply(s, "%s", err);
+		return;
+	}
+	struct chk_input in;
+	enum chk_verdict v;
+	const char *rep;
+	fill_input(s, &in, NULL, c->verb);
+	in.etrn_domain = s->etrn_domain;
+	if (run_check(s, CHK_ETRN, "ETRN", CW_ETRN, c, &in, &v, &rep))
+		etrn_checked(s, v, rep);
+}
+
 /*
  * The growing delay after a failed AUTH, our addition to Postfix's error
  * sleep: the 535 of the Nth failure in a session is held back 2^(N-1)
@@ -1301,10 +1340,10 @@ static void command(struct session *s, const char *line, size_t len)
 		do_vrfy(s, &c);
 		break;
 	case SMTP_ETRN:
-		reply(s, "502 5.5.1 Error: command not implemented");
+		do_etrn(s, &c);
 		break;
 	case SMTP_HELP:
-		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT");
+		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY ETRN QUIT");
 		break;
 	case SMTP_STARTTLS:
 		do_starttls(s);
@@ -1594,6 +1633,9 @@ static void checked(void *ctx, enum chk_verdict v, const char *rep)
 		break;
 	case CW_EOD:
 		eod_checked(s, v, rep);
+		break;
+	case CW_ETRN:
+		etrn_checked(s, v, rep);
 		break;
 	}
 	if (s->state == S_CMD)

@@ -28,7 +28,7 @@ MANDIR=${MANDIR:-$PREFIX/share/man}
 UNITDIR=${UNITDIR:-$PREFIX/lib/systemd/system}
 DATADIR=${DATADIR:-$PREFIX/share/postern}
 BUILD=${BUILD:-build}
-DAEMONS=${DAEMONS:-master smtpd qmgr local smtp}
+DAEMONS=${DAEMONS:-master smtpd qmgr local smtp spawn}
 MANIFEST=${MANIFEST:-$DATADIR/install-manifest}
 
 mode=${1:-}

@@ -3,7 +3,7 @@
 # chain: a private Postfix and smtpd with the same restriction lists and
 # access tables (helo_checks, a sender table with classes and lists,
 # roleaccount_exceptions, warn_if_reject, reject_multi_recipient_bounce,
-# DEFER_IF_PERMIT, WARN) get the same dialogues from a client outside
+# DEFER_IF_PERMIT, WARN, ETRN and smtpd_etrn_restrictions) get the same dialogues from a client outside
 # mynetworks; replies must be equal line for line, and so must the
 # reject / reject_warning / warn log lines.  Needs root and Debian's postfix.
 set -u
@@ -73,7 +73,9 @@ restrictive = reject
 smtpd_helo_restrictions = permit_mynetworks, check_helo_access texthash:$T/helo_checks, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname
 smtpd_sender_restrictions = check_sender_access texthash:$T/sender_access, warn_if_reject reject_non_fqdn_sender
 smtpd_recipient_restrictions = check_recipient_access texthash:$T/roleaccount_exceptions, reject_non_fqdn_recipient, permit_mynetworks, reject_unauth_destination
-smtpd_data_restrictions = reject_multi_recipient_bounce"
+smtpd_data_restrictions = reject_multi_recipient_bounce
+relay_domains = relay.example
+smtpd_etrn_restrictions = check_helo_access texthash:$T/helo_checks"
 
 . "$HERE/pf_pair.inc"
 pf_pair_start
@@ -118,6 +120,14 @@ cases = [
      "RCPT TO:<x@elsewhere.example>", "RCPT TO:<blocked@%s>" % H, "RCPT TO:<root>",
      "RCPT TO:<abuse@%s>" % H, "RCPT TO:<x%%elsewhere.example@%s>" % H, "QUIT"],
     ["EHLO client.example", "MAIL FROM:<>", R, "RCPT TO:<postmaster@%s>" % H, "DATA", "QUIT"],
+    ["ETRN relay.example", "EHLO client.example", "ETRN", "ETRN relay.example",
+     "ETRN unknown.example", "ETRN %s" % H, "ETRN bad..name", "ETRN relay.example extra",
+     "ETRN @relay.example", "ETRN #relay.example", "ETRN RELAY.EXAMPLE.", "ETRN [127.0.0.1]",
+     "ETRN relay.example.x", "ETRN a_b.relay.example", "ETRN 1.2.3.4", "ETRN [1.2.3.4",
+     "ETRN -x.example",
+     "MAIL FROM:<a@b.example>", "ETRN relay.example", "RSET", "QUIT"],
+    ["EHLO bad.example", "ETRN relay.example", "QUIT"],
+    ["HELO my.host.name", "ETRN relay.example", "QUIT"],
 ]
 failed = 0
 for lines in cases:

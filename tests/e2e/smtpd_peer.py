@@ -6,7 +6,8 @@ with an ID and a passed descriptor of QDIR/tmp/ID; COMMIT -> size check,
 rename to QDIR/incoming/ID, envelope written to QDIR/incoming/ID.env
 (JSON), COMMIT_OK.  A connection closed before COMMIT removes tmp/ID.
 FAIL_NEW="4.3.1 Insufficient system storage" makes every NEW fail; a
-sender starting with "slow@" gets its NEW_OK 3 seconds late.
+sender starting with "slow@" gets its NEW_OK 3 seconds late.  ETRN is
+answered ADMIN_OK (COUNT 0), as qmgr does when nothing is deferred.
 
 usage: smtpd_peer.py QDIR
 """
@@ -14,6 +15,7 @@ import json, os, socket, struct, sys, threading, time, itertools
 
 QDIR = sys.argv[1]
 NEW, NEW_OK, COMMIT, COMMIT_OK, FAIL = 1, 2, 3, 4, 5
+ADMIN_OK, ETRN = 44, 45
 TAGS = {1: "ID", 2: "SENDER", 3: "RCPT", 4: "ORCPT", 5: "NOTIFY", 6: "RET", 7: "ENVID",
         8: "SIZE", 9: "BODY", 10: "SMTPUTF8", 11: "CLIENT_NAME", 12: "CLIENT_ADDR",
         13: "CLIENT_PORT", 14: "HELO", 15: "PROTOCOL", 33: "MSGID"}
@@ -58,6 +60,9 @@ def serve(conn):
         if not msg:
             return
         typ, fields = parse(msg)
+        if typ == ETRN:  # "flushed": ADMIN_OK with COUNT 0 (u64)
+            conn.send(struct.pack(">HBIQ", ADMIN_OK, 28, 8, 0))
+            return
         if typ != NEW:
             raise ValueError("expected NEW, got %d" % typ)
         env["new"] = fields

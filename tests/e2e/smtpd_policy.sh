@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PS=$(free_port); PP=$(free_port)
+PS=$(free_port); PP=$(free_port); PD=$(free_port) # nothing listens on PD
 mkdir -p "$T/sc" "$T/sq" "$T/pl"
 cat >"$T/sc/main.cf" <<EOT
 compatibility_level = 3.6
@@ -35,7 +35,10 @@ local_recipient_maps =
 smtpd_peername_lookup = no
 smtpd_error_sleep_time = 0
 smtpd_policy_service_try_limit = 1
+smtpd_restriction_classes = deadpolicy
+deadpolicy = check_policy_service inet:127.0.0.1:$PD
 smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination,
+  check_recipient_access inline:{dead@mx.example=deadpolicy},
   check_policy_service { inet:127.0.0.1:$PP, timeout=2s, { default_action = 450 4.7.9 policy down } }
 EOT
 echo "smtp inet n - n - - smtpd" >"$T/sc/master.cf"
@@ -118,6 +121,10 @@ ok(r == "450 4.7.9 <garbage@mx.example>: Recipient address rejected: policy down
 r = b.cmd("RCPT TO:<close@mx.example>")
 ok(r == "450 4.7.9 <close@mx.example>: Recipient address rejected: policy down", "closed connection: default action", r)
 ok(b.cmd("RCPT TO:<ok@mx.example>").startswith("250 "), "the next request works again")
+t0 = time.time()
+r = b.cmd("RCPT TO:<dead@mx.example>")
+ok(r == "451 4.3.5 <dead@mx.example>: Recipient address rejected: Server configuration problem"
+   and time.time() - t0 < 3, "nobody listening: smtpd_policy_service_default_action's default at once", r)
 ok(b.cmd("RSET").startswith("250"), "session still usable")
 for x in (a, b, c): x.cmd("QUIT")
 sys.exit(1 if failed else 0)
@@ -127,6 +134,11 @@ if grep -q "problem talking to server inet:127.0.0.1:$PP: timeout" "$T/smtpd.log
 	echo "ok - timeout logged"
 else
 	echo "not ok - timeout logged"; rc=1
+fi
+if grep -q "problem talking to server inet:127.0.0.1:$PD: " "$T/smtpd.log"; then
+	echo "ok - refused connection logged"
+else
+	echo "not ok - refused connection logged"; rc=1
 fi
 [ $rc = 0 ] || sed 's/^/# /' "$T/smtpd.log" | tail -20
 exit $rc
