@@ -74,6 +74,7 @@ static void reset_decl(struct mime *m)
 	m->cte = ENC_7BIT;
 	m->cte_seen = false;
 	m->cte_text[0] = '\0';
+	m->ct_text[0] = '\0';
 }
 
 void mime_free(struct mime *m)
@@ -252,8 +253,12 @@ static void flush_header(struct mime *m)
 	if (mime_on && name > 0) {
 		const char *v = memchr(h, ':', n);
 		if (v != NULL) {
-			if (name_is(h, name, "Content-Type"))
+			if (name_is(h, name, "Content-Type")) {
+				size_t cl = n < sizeof(m->ct_text) - 1 ? n : sizeof(m->ct_text) - 1;
+				memcpy(m->ct_text, h, cl);
+				m->ct_text[cl] = '\0';
 				parse_content_type(m, v + 1, h + n);
+			}
 			else if (name_is(h, name, "Content-Transfer-Encoding"))
 				parse_cte(m, v + 1, h + n);
 		}
@@ -302,7 +307,7 @@ static void end_headers(struct mime *m, bool blank)
 		if (limit > MIME_NESTING_MAX)
 			limit = MIME_NESTING_MAX;
 		if (m->depth + 1 > limit) {
-			set_err(m, MIME_ERR_NESTING, m->boundary, strlen(m->boundary));
+			set_err(m, MIME_ERR_NESTING, m->ct_text, strlen(m->ct_text));
 		} else {
 			if ((m->depth & 15) == 0)
 				m->stack = xreallocarray(m->stack, m->depth + 16, sizeof(*m->stack));

@@ -82,6 +82,7 @@ struct mime {
 	int cte;                 /* the Content-Transfer-Encoding */
 	bool cte_seen;
 	char cte_text[64];
+	char ct_text[128];       /* the Content-Type header, for the error context */
 	/* Open multiparts, outermost first. */
 	struct mime_level *stack;
 	size_t depth;
