@@ -278,7 +278,11 @@ static enum line_fate act(struct hbc *h, enum hclass cls, const char *line, size
 	}
 	if (IS("BCC") && strchr(text, '@') != NULL) {
 		log_action(h, "bcc", header, line, len, text);
-		if (h->a.nbcc < HBC_BCC_MAX) {
+		bool dup = false; /* duplicates are ignored, as Postfix */
+		for (size_t i = 0; i < h->a.nbcc; i++)
+			if (strcasecmp(h->a.bcc[i], text) == 0)
+				dup = true;
+		if (!dup && h->a.nbcc < HBC_BCC_MAX) {
 			h->a.bcc = xreallocarray(h->a.bcc, h->a.nbcc + 2, sizeof(*h->a.bcc));
 			h->a.bcc[h->a.nbcc++] = xstrdup(text);
 			h->a.bcc[h->a.nbcc] = NULL;
