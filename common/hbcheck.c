@@ -32,6 +32,7 @@ struct hbc_cfg {
 	struct mime_opts mo;
 	size_t body_limit; /* body_checks_size_limit */
 	bool active;
+	char broken[600]; /* a table did not open: "" none */
 };
 
 struct hbc {
@@ -109,8 +110,11 @@ struct hbc_cfg *hbc_cfg_load(struct cfg *c, char *err, size_t errlen)
 	if (!no_checks(c)) {
 		for (int i = 0; i < HC_N; i++) {
 			if (!open_maps(c, class_param[i], &hc->maps[i], err, errlen)) {
-				hbc_cfg_free(hc);
-				return NULL;
+				/* As Postfix's cleanup cannot run: every message is
+				 * refused with a 4xx until the table is fixed. */
+				snprintf(hc->broken, sizeof(hc->broken), "%s", err);
+				hc->active = true;
+				break;
 			}
 			if (hc->maps[i])
 				hc->active = true;
@@ -139,6 +143,11 @@ struct hbc_cfg *hbc_cfg_load(struct cfg *c, char *err, size_t errlen)
 bool hbc_cfg_active(const struct hbc_cfg *hc)
 {
 	return hc != NULL && hc->active;
+}
+
+const char *hbc_cfg_error(const struct hbc_cfg *hc)
+{
+	return hc->broken[0] ? hc->broken : NULL;
 }
 
 /* ---- log lines ---------------------------------------------------------- */
@@ -390,6 +399,12 @@ struct hbc *hbc_start(const struct hbc_cfg *hc, const struct hbc_who *who)
 	h->who = *who;
 	sb_init(&h->key, 0);
 	mime_init(&h->m, &hc->mo, on_item, h);
+	if (hc->broken[0]) {
+		log_warn("%s: %s -- message not accepted, try again later", who->queue_id, hc->broken);
+		snprintf(h->a.reply, sizeof(h->a.reply), "451 4.3.0 Error: queue file write error");
+		h->a.reject = true;
+		h->stop = h->dead = true;
+	}
 	return h;
 }
 

@@ -23,12 +23,15 @@ struct hbc_cfg;
 struct hbc;
 
 /*
- * Open the tables and read the limits from c.  Returns NULL with a
- * reason in err when a table cannot be opened.  hbc_cfg_active() is
- * false when no table is set and no strict_* option is on.
+ * Open the tables and read the limits from c.  When a table cannot be
+ * opened the reason is in err and hbc_cfg_error(): every message is then
+ * refused with 451 4.3.0 (as when Postfix's cleanup cannot start) until
+ * the table is fixed.  hbc_cfg_active() is false when no table is set and
+ * no strict_* option is on.
  */
 struct hbc_cfg *hbc_cfg_load(struct cfg *c, char *err, size_t errlen);
 bool hbc_cfg_active(const struct hbc_cfg *hc);
+const char *hbc_cfg_error(const struct hbc_cfg *hc);
 void hbc_cfg_free(struct hbc_cfg *hc);
 
 /* The message-wide results. */

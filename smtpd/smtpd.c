@@ -273,8 +273,8 @@ static void settings(struct daemon *d)
 
 	char herr[600];
 	srv.hbc = hbc_cfg_load(c, herr, sizeof(herr));
-	if (srv.hbc == NULL)
-		log_fatal("%s", herr);
+	if (hbc_cfg_error(srv.hbc))
+		log_error("%s; mail is refused with 451 until it is fixed", herr);
 }
 
 int main(int argc, char **argv)

@@ -376,6 +376,17 @@ static void test_actions(void **state)
 	assert_string_equal(a.reply, "550 5.6.0 improper use of 8-bit data in message header");
 	free(o);
 	hbc_cfg_free(hc);
+
+	/* A table that does not open: every message gets a 4xx. */
+	hc = load("body_checks = regexp:/nonexistent/table\n");
+	assert_non_null(hbc_cfg_error(hc));
+	assert_true(hbc_cfg_active(hc));
+	o = run(hc, "Subject: ok\n\nx\n", &a);
+	assert_true(a.reject);
+	assert_string_equal(a.reply, "451 4.3.0 Error: queue file write error");
+	assert_string_equal(o, "");
+	free(o);
+	hbc_cfg_free(hc);
 }
 
 static int setup(void **state)
