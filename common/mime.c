@@ -275,13 +275,28 @@ static void flush_header(struct mime *m)
 	sb_reset(&m->hdr);
 }
 
+/* Past header_size_limit the rest of the header is discarded. */
 static void hdr_add(struct mime *m, const char *p, size_t n)
 {
+	if (m->hdr_trunc)
+		return;
 	size_t room = m->o.header_max > m->hdr.len ? m->o.header_max - m->hdr.len : 0;
 	if (n > room) {
 		n = room;
 		m->hdr_trunc = true;
 	}
+	sb_add(&m->hdr, p, n);
+}
+
+/* A continuation line goes whole or not at all, as in Postfix. */
+static void hdr_add_line(struct mime *m, const char *p, size_t n)
+{
+	size_t room = m->o.header_max > m->hdr.len ? m->o.header_max - m->hdr.len : 0;
+	if (m->hdr_trunc || n >= room) {
+		m->hdr_trunc = true;
+		return;
+	}
+	sb_addc(&m->hdr, '\n');
 	sb_add(&m->hdr, p, n);
 }
 
@@ -396,8 +411,7 @@ static void piece(struct mime *m, const char *p, size_t n, bool eol)
 			return;
 		}
 		if (m->hdr_open && (p[0] == ' ' || p[0] == '\t')) {
-			hdr_add(m, "\n", 1);
-			hdr_add(m, p, n);
+			hdr_add_line(m, p, n);
 			m->line_kind = LK_HEADER;
 			return;
 		}

@@ -119,6 +119,11 @@ static void test_limits(void **state)
 	snprintf(in, sizeof(in), "X: %098d\n\n", 0);
 	snprintf(want, sizeof(want), "H0t:X: %097d|E|", 0);
 	EXPECT(in, &o, want);
+	/* A continuation line that does not fit is dropped whole, and so is
+	 * the rest, as Postfix does (checked with header_size_limit = 200). */
+	snprintf(in, sizeof(in), "X: %091d\n z\n z\n z\n zz\nY: 1\n\n", 0);
+	snprintf(want, sizeof(want), "H0t:X: %091d\n z\n z|H0:Y: 1|E|", 0);
+	EXPECT(in, &o, want);
 	/* Continuation lines past the limit are dropped too. */
 	snprintf(in, sizeof(in), "X: %097d\n more\nY: 1\n\n", 0);
 	snprintf(want, sizeof(want), "H0t:X: %097d|H0:Y: 1|E|", 0);
