@@ -382,6 +382,21 @@ static void test_actions(void **state)
 	free(o);
 	hbc_cfg_free(hc);
 
+	/* body_checks_size_limit: a line is checked when fewer bytes of its
+	 * segment came before it (Postfix: 9 lines of 10 bytes, yes; 10, no). */
+	hc = load("body_checks_size_limit = 100\n");
+	char msg[512];
+	for (int n = 9; n <= 10; n++) {
+		strcpy(msg, "S: 1\n\n");
+		for (int i = 0; i < n; i++)
+			strcat(msg, "aaaaaaaaa\n");
+		strcat(msg, "bad-body\n");
+		o = run(hc, msg, &a);
+		assert_int_equal(a.reject, n == 9);
+		free(o);
+	}
+	hbc_cfg_free(hc);
+
 	/* A table that does not open: every message gets a 4xx. */
 	hc = load("body_checks = regexp:/nonexistent/table\n");
 	assert_non_null(hbc_cfg_error(hc));
