@@ -968,6 +968,8 @@ static void apply_actions(struct session *s)
 	/* Header/body checks come after the access maps: their FILTER wins. */
 	const struct hbc_actions *ca = scontent_actions(s->sc);
 	const char *filter = ca && ca->filter[0] ? ca->filter : a->filter;
+	if (ca && ca->redirect[0]) /* header_checks(5): REDIRECT overrides FILTER */
+		filter = "";
 	if (filter[0])
 		log_warn("%s: FILTER %s action: content filters are not supported yet; the "
 		         "message is queued normally", s->q.id, filter);
