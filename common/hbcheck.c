@@ -269,8 +269,13 @@ static enum line_fate act(struct hbc *h, enum hclass cls, const char *line, size
 		h->stop = true;
 		return KEEP;
 	}
-	if ((IS("PREPEND") || IS("REPLACE")) && *text && (!header || valid_header(text))) {
+	if ((IS("PREPEND") || IS("REPLACE")) && *text) {
 		bool prepend = IS("PREPEND");
+		if (header && !valid_header(text)) {
+			log_warn("bad %s header text \"%s\" in %s map -- need \"headername: headervalue\"",
+			         prepend ? "PREPEND" : "REPLACE", text, class_param[cls]);
+			return KEEP;
+		}
 		log_action(h, prepend ? "prepend" : "replace", header, line, len, text);
 		if (prepend) {
 			*pre = text;

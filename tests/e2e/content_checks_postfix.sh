@@ -24,7 +24,7 @@ cleanup() {
 	postfix -c "$T/pf" stop >/dev/null 2>&1
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$T"
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -53,6 +53,8 @@ cat >"$T/header_checks" <<'M'
 /^Subject: long/ WARN long header
 /^X-Fold: a/ WARN fold seen
 /^X-Ign:/ IGNORE
+/^Subject: badprep/ PREPEND no header label
+/^Subject: badrepl/ REPLACE no header label
 M
 cat >"$T/mime_checks" <<'M'
 /^Content-Type: text/ WARN mime header
@@ -67,6 +69,7 @@ cat >"$T/body_checks" <<'M'
 /^body-warn/ WARN
 /^--BOUND/ WARN boundary line
 /^body-replace/ REPLACE replaced body
+/^xxxxx/ WARN chunk
 M
 chmod 644 "$T"/*_checks
 
@@ -128,13 +131,15 @@ def deep(n):
             b"".join(b"Content-Type: multipart/mixed; boundary=\"L%d\"\n\n--L%d\n" % (k, k) for k in range(n)) + b"\nx\n")
 subjects = ["reject-me now", "dsn-me", "dsn5-me", "warn-me", "info-me", "hold-me", "discard-me",
             "redirect-me", "bcc-me", "filter-me", "prepend-me", "replace-me", "strip-me", "pass-me",
-            "dunno-me", "subst word", "long " + "y" * 400]
+            "dunno-me", "subst word", "long " + "y" * 400, "badprep", "badrepl"]
 cases = [b"Subject: %s\nX-Ign: 1\nX-Fold: a\n b\n\tc\n\nbody-warn\n" % s.encode() for s in subjects]
 cases += [b"To: Mail Delivery System <>\nSubject: t\n\nx\n", mp,
           mp.replace(b"Subject: inner", b"Subject: nested-reject"),
           b"Subject: b\n\nline\nbody-reject now\n", b"Subject: 8bit \xc3\xa4\n\nx\n",
           b"Subject: e\nMIME-Version: 1.0\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nS: x\n\ny\n",
-          deep(4), deep(5)]
+          deep(4), deep(5),
+          b"Subject: nobreak\nnot a header line\nbody-warn\n",
+          b"Subject: longline\n\nbody-warn" + b"x" * 5000 + b"\n"]
 failed = 0
 for i, body in enumerate(cases):
     a, b = send(PP, body), send(PS, body)
@@ -150,9 +155,9 @@ rc=$?
 sleep 1
 # The action log lines (not our Received: header's), ids and prefixes removed.
 norm() {
-	grep -E ': (reject|warning|info|hold|discard|redirect|bcc|filter|prepend|replace|strip|pass): (header|body|mime-error) |unknown command in' "$1" |
+	grep -E ': (reject|warning|info|hold|discard|redirect|bcc|filter|prepend|replace|strip|pass): (header|body|mime-error) |unknown command in|bad (PREPEND|REPLACE) header' "$1" |
 		sed -E -e 's/^.*: [0-9A-Za-z]{6,}: (reject|warning|info|hold|discard|redirect|bcc|filter|prepend|replace|strip|pass): /QID: \1: /' \
-			-e 's/^.*(warning: unknown command)/\1/'
+			-e 's/^.*(warning: unknown command|warning: bad (PREPEND|REPLACE))/\1/'
 }
 norm "$T/pf.log" >"$T/pf.lines"
 norm "$T/smtpd.log" >"$T/sc.lines"
