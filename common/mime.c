@@ -247,7 +247,9 @@ static void flush_header(struct mime *m)
 	size_t n = m->hdr.len;
 	size_t name = header_name(h, n);
 	bool mime_on = !m->o.disabled;
-	bool mh = mime_on && (m->hclass == MIME_H_MULTIPART || is_mime_header(h, name));
+	/* With MIME processing off Postfix still sends MIME headers to
+	 * mime_header_checks (checked with Postfix 3.7). */
+	bool mh = m->hclass == MIME_H_MULTIPART || is_mime_header(h, name);
 	if (m->o.strict_7bit_hdr && has_8bit(h, n))
 		set_err(m, MIME_ERR_8BIT_HDR, h, n);
 	if (mime_on && name > 0) {

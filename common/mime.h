@@ -33,7 +33,7 @@ enum mime_kind {
 struct mime_item {
 	enum mime_kind kind;
 	enum mime_hclass hclass; /* headers */
-	bool mime_hdr;           /* Content-* or MIME-Version (MIME on) */
+	bool mime_hdr;           /* Content-*, MIME-Version, or in a part's header */
 	const char *text;
 	size_t len;
 	bool eol;                /* body: the line ends here (false: chunk) */

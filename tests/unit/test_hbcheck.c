@@ -164,10 +164,11 @@ static void test_mime(void **state)
 	       "B:pre|B:--XYZ|H1m:Content-Type: text/plain|H1m:X-Part: 1|E|B:hello|"
 	       "B:--XYZ|H1m:Content-Type: message/rfc822|E|H2:X-Inner: 1|H2m:Content-Type: text/plain|"
 	       "H2:Subject: in|E|B:inner body|B:--XYZ--|B:epi|");
-	/* disable_mime_input_processing: one header block, the rest is body. */
+	/* disable_mime_input_processing: one header block, the rest is body;
+	 * its MIME headers still count as MIME headers, as in Postfix. */
 	o.disabled = true;
 	EXPECT(multipart, &o,
-	       "H0:Subject: m|H0:MIME-Version: 1.0|H0:Content-Type: multipart/mixed;\n boundary=\"XYZ\"|E|"
+	       "H0:Subject: m|H0m:MIME-Version: 1.0|H0m:Content-Type: multipart/mixed;\n boundary=\"XYZ\"|E|"
 	       "B:pre|B:--XYZ|B:Content-Type: text/plain|B:X-Part: 1|B:|B:hello|B:--XYZ|"
 	       "B:Content-Type: message/rfc822|B:|B:X-Inner: 1|B:Content-Type: text/plain|B:Subject: in|"
 	       "B:|B:inner body|B:--XYZ--|B:epi|");
