@@ -55,6 +55,8 @@ cat >"$T/header_checks" <<'M'
 /^X-Ign:/ IGNORE
 /^Subject: badprep/ PREPEND no header label
 /^Subject: badrepl/ REPLACE no header label
+/^Subject: dir-me/ DEFER_IF_REJECT listed in the seed article
+/^Subject: numeric-me/ 550 5.7.0 numeric
 M
 cat >"$T/mime_checks" <<'M'
 /^Content-Type: text/ WARN mime header
@@ -131,7 +133,7 @@ def deep(n):
             b"".join(b"Content-Type: multipart/mixed; boundary=\"L%d\"\n\n--L%d\n" % (k, k) for k in range(n)) + b"\nx\n")
 subjects = ["reject-me now", "dsn-me", "dsn5-me", "warn-me", "info-me", "hold-me", "discard-me",
             "redirect-me", "bcc-me", "filter-me", "prepend-me", "replace-me", "strip-me", "pass-me",
-            "dunno-me", "subst word", "long " + "y" * 400, "badprep", "badrepl"]
+            "dunno-me", "subst word", "long " + "y" * 400, "badprep", "badrepl", "dir-me", "numeric-me"]
 cases = [b"Subject: %s\nX-Ign: 1\nX-Fold: a\n b\n\tc\n\nbody-warn\n" % s.encode() for s in subjects]
 cases += [b"To: Mail Delivery System <>\nSubject: t\n\nx\n", mp,
           mp.replace(b"Subject: inner", b"Subject: nested-reject"),
