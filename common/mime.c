@@ -24,6 +24,7 @@ struct mime_level {
 	char *boundary;
 	size_t blen;
 	int enc; /* of the multipart entity: its preamble, epilogue */
+	bool digest; /* multipart/digest: a part is message/rfc822 by default */
 };
 
 const char *mime_error_text(enum mime_err e)
@@ -75,6 +76,7 @@ static void reset_decl(struct mime *m)
 	m->cte_seen = false;
 	m->cte_text[0] = '\0';
 	m->ct_text[0] = '\0';
+	m->digest = false;
 }
 
 void mime_free(struct mime *m)
@@ -176,6 +178,7 @@ static void parse_content_type(struct mime *m, const char *p, const char *e)
 	p = skip_cfws(p, e);
 	const char *t = token(p, e, &te);
 	size_t tl = (size_t)(te - t);
+	m->digest = name_is(t, tl, "multipart/digest");
 	if (tl >= 10 && strncasecmp(t, "multipart/", 10) == 0)
 		m->ctype = CT_MULTIPART;
 	else if (name_is(t, tl, "message/rfc822") || name_is(t, tl, "message/global"))
@@ -317,6 +320,10 @@ static void end_headers(struct mime *m, bool blank)
 		reset_decl(m);
 		return;
 	}
+	/* RFC 2046 5.1.5: in a digest a part without Content-Type is a message. */
+	if (m->hclass == MIME_H_MULTIPART && m->ct_text[0] == '\0' && m->depth > 0 &&
+	    m->stack[m->depth - 1].digest)
+		m->ctype = CT_MESSAGE;
 	if (m->ctype != CT_OTHER && m->o.strict_domain && !domain_ok(m))
 		set_err(m, MIME_ERR_DOMAIN, m->cte_text, strlen(m->cte_text));
 	if (m->ctype == CT_MULTIPART && m->boundary != NULL) {
@@ -332,6 +339,7 @@ static void end_headers(struct mime *m, bool blank)
 			l->boundary = m->boundary;
 			l->blen = strlen(m->boundary);
 			l->enc = m->cte;
+			l->digest = m->digest;
 			m->boundary = NULL;
 		}
 		m->state = ST_BODY;

@@ -83,6 +83,7 @@ struct mime {
 	bool cte_seen;
 	char cte_text[64];
 	char ct_text[128];       /* the Content-Type header, for the error context */
+	bool digest;             /* it is multipart/digest */
 	/* Open multiparts, outermost first. */
 	struct mime_level *stack;
 	size_t depth;

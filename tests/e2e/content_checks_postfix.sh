@@ -141,6 +141,8 @@ cases += [b"To: Mail Delivery System <>\nSubject: t\n\nx\n", mp,
           b"Subject: e\nMIME-Version: 1.0\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nS: x\n\ny\n",
           deep(4), deep(5),
           b"Subject: nobreak\nnot a header line\nbody-warn\n",
+          b"Subject: digest\nMIME-Version: 1.0\nContent-Type: multipart/digest; boundary=\"D\"\n\n--D\n\n"
+          b"X-Nested: in digest\n\nbody-warn d\n--D\nContent-Type: message/partial; id=1\n\nX-Nested: partial\n--D--\n",
           b"Subject: longline\n\nbody-warn" + b"x" * 5000 + b"\n"]
 failed = 0
 for i, body in enumerate(cases):

@@ -177,6 +177,13 @@ static void test_mime(void **state)
 	o.boundary_max = 5;
 	EXPECT("Content-Type: multipart/mixed; boundary=ABCDEFG\n\n--ABCDExx\nX: 1\n\nb\n", &o,
 	       "H0m:Content-Type: multipart/mixed; boundary=ABCDEFG|E|B:--ABCDExx|H1m:X: 1|E|B:b|");
+	/* multipart/digest: a part without Content-Type is a message (as
+	 * Postfix: its headers are nested headers); message/partial is body. */
+	EXPECT("Content-Type: multipart/digest; boundary=D\n\n--D\n\nX-In: 1\n\nb\n--D\n"
+	       "Content-Type: message/partial; id=1\n\nX-P: 1\n--D--\n",
+	       &o,
+	       "H0m:Content-Type: multipart/digest; boundary=D|E|B:--D|E|H2:X-In: 1|E|B:b|B:--D|"
+	       "H1m:Content-Type: message/partial; id=1|E|B:X-P: 1|B:--D--|");
 	/* Nested multiparts; an outer boundary closes the inner ones. */
 	o = defaults();
 	EXPECT("Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: multipart/alternative; "
