@@ -178,7 +178,7 @@ static void log_action(struct hbc *h, const char *what, bool header, const char 
 		sb_adds(&sb, ": ");
 		add_printable(&sb, detail, strlen(detail), CHK_REPLY_MAX);
 	}
-	log_info("%s", sb.s);
+	log_info_as("cleanup", "%s", sb.s);
 	sb_free(&sb);
 }
 
@@ -347,7 +347,7 @@ static void mime_error(struct hbc *h)
 	sb_printf(&sb, "%s: reject: mime-error %s: ", h->who.queue_id, t);
 	add_printable(&sb, h->m.err_ctx, strlen(h->m.err_ctx), HBC_LOG_TEXT_MAX);
 	sb_printf(&sb, " from %s; from=<%s> to=<%s>", h->who.client, h->who.sender, h->who.rcpt);
-	log_info("%s", sb.s);
+	log_info_as("cleanup", "%s", sb.s);
 	sb_free(&sb);
 	snprintf(h->a.reply, sizeof(h->a.reply), "550 5.6.0 %s", t);
 	h->a.reject = true;

@@ -119,3 +119,22 @@ void log_panic(const char *fmt, ...)
 	va_end(ap);
 	abort();
 }
+
+/*
+ * Postfix's cleanup logs the header/body checks; postern's smtpd does
+ * that work, and logs those lines under "<syslog_name>/cleanup" (its own
+ * pid) so that log analysers (pflogsumm) count them as Postfix's.
+ */
+void log_info_as(const char *daemon, const char *fmt, ...)
+{
+	char saved[sizeof(log_name)];
+	memcpy(saved, log_name, sizeof(saved));
+	char *slash = strrchr(log_name, '/');
+	size_t keep = slash ? (size_t)(slash - log_name) : strlen(log_name);
+	snprintf(log_name + keep, sizeof(log_name) - keep, "/%s", daemon);
+	va_list ap;
+	va_start(ap, fmt);
+	log_emit(LOG_INFO, "", fmt, ap);
+	va_end(ap);
+	memcpy(log_name, saved, sizeof(saved));
+}

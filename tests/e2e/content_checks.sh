@@ -185,7 +185,7 @@ TAIL = r" from unknown\[127\.0\.0\.1\]; from=<sender@client\.example> to=<%s@ct\
 # --- REJECT on a primary header: 5xx after the dot, logged, nothing queued.
 rep = send("Subject: reject-me now\nFrom: a@client.example\n\nbody\n")
 ok(rep == "550 5.7.1 bad subject", "REJECT: 550 5.7.1 text after the final dot", rep)
-m = re.search(r"postern/smtpd\[\d+\]: (\w+): reject: header Subject: reject-me now" + TAIL + r": 5\.7\.1 bad subject$", log(), re.M)
+m = re.search(r"postern/cleanup\[\d+\]: (\w+): reject: header Subject: reject-me now" + TAIL + r": 5\.7\.1 bad subject$", log(), re.M)
 ok(m, "REJECT: logged as Postfix's cleanup logs it", log()[-800:])
 if m:
     time.sleep(0.5)
@@ -314,4 +314,14 @@ ok(rep.startswith("250"), "mime_nesting_limit (1): 3 levels pass, as Postfix", r
 sys.exit(1 if failed else 0)
 PY
 [ $? -eq 0 ] || PT_FAILED=$((PT_FAILED + 1))
+
+# The check lines are logged as postern/cleanup, so pflogsumm counts them
+# as it counts Postfix's cleanup lines.
+if command -v pflogsumm >/dev/null; then
+	rep=$(pflogsumm --syslog-name=postern "$d/maillog" 2>&1)
+	total() { printf '%s\n' "$rep" | awk -v w="$1" '$2 == w { print $1; exit }'; }
+	pt_check "pflogsumm counts the HOLD ($(total held)) and the DISCARD ($(total discarded))" \
+		test "$(total held)" = 1 -a "$(total discarded)" = 1
+	pt_check "pflogsumm counts the header/body REJECTs ($(total rejected))" test "$(total rejected)" -ge 7
+fi
 pt_done
