@@ -21,7 +21,7 @@ done
 
 d=$PT_TMP/inst
 USERS=()
-cleanup_users() { for u in "${USERS[@]}"; do userdel -r "$u" >/dev/null 2>&1; done; }
+cleanup_users() { for u in "${USERS[@]}"; do userdel -f -r "$u" >/dev/null 2>&1; done; }
 trap 'pt_cleanup; cleanup_users' EXIT
 sfx=$(printf '%04x' $((RANDOM)))
 RCPT=ccr$sfx PM=ccp$sfx COPY=ccc$sfx

@@ -17,7 +17,7 @@ FIX=$PT_ROOT/tests/fixtures/seeds
 
 d=$PT_TMP/inst
 USERS=()
-cleanup_users() { for u in "${USERS[@]}"; do userdel -r "$u" >/dev/null 2>&1; done; }
+cleanup_users() { for u in "${USERS[@]}"; do userdel -f -r "$u" >/dev/null 2>&1; done; }
 trap 'pt_cleanup; cleanup_users' EXIT
 sfx=$(printf '%04x' $((RANDOM)))
 RCPT=csr$sfx PM=csp$sfx
