@@ -14,6 +14,7 @@
 
 #include "cfg.h"
 #include "hbcheck.h"
+#include "log.h"
 #include "strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,6 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	log_init("fuzz_hbcheck", 0, NULL); /* the action log lines: nowhere */
 	char dir[] = "/tmp/fuzz_hbcheck.XXXXXX", path[64], text[512];
 	if (mkdtemp(dir) == NULL)
 		abort();
