@@ -195,4 +195,24 @@
 #define SPAWN_ARGS_MAX 64
 #define SPAWN_CHILDREN_MAX 1000
 
+/*
+ * Built-in content checks (common/mime.c, common/hbcheck.c).  The
+ * parameters (header_size_limit, mime_nesting_limit, ...) are clamped to
+ * these hard caps whatever main.cf says.
+ */
+/* One logical header kept for the checks and the queue file. */
+#define MIME_HEADER_MAX (1024 * 1024)
+/* One physical body line checked at once (line_length_limit). */
+#define MIME_LINE_MAX (64 * 1024)
+/* Multipart levels (mime_nesting_limit + 2, as Postfix counts). */
+#define MIME_NESTING_MAX 1024
+/* Bytes of a boundary compared (mime_boundary_length_limit). */
+#define MIME_BOUNDARY_MAX (64 * 1024)
+/* Maps in one header_checks/body_checks list. */
+#define HBC_MAPS_MAX 64
+/* BCC actions kept for one message. */
+#define HBC_BCC_MAX 1000
+/* Header or body text in a log line, as Postfix's cleanup. */
+#define HBC_LOG_TEXT_MAX 200
+
 #endif

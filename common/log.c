@@ -105,26 +105,6 @@ LOG_FN(log_info, LOG_INFO, "")
 LOG_FN(log_warn, LOG_WARNING, "warning: ")
 LOG_FN(log_error, LOG_ERR, "error: ")
 
-/*
- * Log one line as another service of the same program, e.g. qmgr's
- * "uid=... from=<...>" line of a local submission as ".../pickup", the
- * program Postfix logs it from and log readers (pflogsumm) look for.
- * openlog(3) keeps a pointer to log_name, so syslog follows the swap.
- */
-void log_info_as(const char *service, const char *fmt, ...)
-{
-	char saved[sizeof(log_name)];
-	memcpy(saved, log_name, sizeof(saved));
-	char *slash = strrchr(log_name, '/');
-	size_t keep = slash ? (size_t)(slash - log_name) + 1 : 0;
-	snprintf(log_name + keep, sizeof(log_name) - keep, "%s", service);
-	va_list ap;
-	va_start(ap, fmt);
-	log_emit(LOG_INFO, "", fmt, ap);
-	va_end(ap);
-	memcpy(log_name, saved, sizeof(log_name));
-}
-
 void log_fatal(const char *fmt, ...)
 {
 	va_list ap;
@@ -141,4 +121,23 @@ void log_panic(const char *fmt, ...)
 	log_emit(LOG_CRIT, "panic: ", fmt, ap);
 	va_end(ap);
 	abort();
+}
+
+/*
+ * Postfix's cleanup logs the header/body checks; postern's smtpd does
+ * that work, and logs those lines under "<syslog_name>/cleanup" (its own
+ * pid) so that log analysers (pflogsumm) count them as Postfix's.
+ */
+void log_info_as(const char *daemon, const char *fmt, ...)
+{
+	char saved[sizeof(log_name)];
+	memcpy(saved, log_name, sizeof(saved));
+	char *slash = strrchr(log_name, '/');
+	size_t keep = slash ? (size_t)(slash - log_name) : strlen(log_name);
+	snprintf(log_name + keep, sizeof(log_name) - keep, "/%s", daemon);
+	va_list ap;
+	va_start(ap, fmt);
+	log_emit(LOG_INFO, "", fmt, ap);
+	va_end(ap);
+	memcpy(log_name, saved, sizeof(saved));
 }

@@ -21,8 +21,10 @@ const char *log_progname(void);
 void log_set_file(int fd, const char *hostname);
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* log_info as SERVICE in place of the last part of the program name */
-void log_info_as(const char *service, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* log_info() under another daemon name of the same system ("cleanup":
+ * "postern/smtpd" logs as "postern/cleanup"). */
+void log_info_as(const char *daemon, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log and exit(1). */

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "hbcheck.h"
 #include "daemon.h"
 #include "htable.h"
 #include "log.h"
@@ -269,6 +270,11 @@ static void settings(struct daemon *d)
 	                  sizeof(err)) < 0)
 		log_fatal("smtpd_discard_ehlo_keywords: %s", err);
 	srv.discard_ehlo = items;
+
+	char herr[600];
+	srv.hbc = hbc_cfg_load(c, herr, sizeof(herr));
+	if (hbc_cfg_error(srv.hbc))
+		log_error("%s; mail is refused with 451 until it is fixed", herr);
 }
 
 int main(int argc, char **argv)

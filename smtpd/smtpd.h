@@ -20,6 +20,7 @@ struct smtpd_dnshook;
 struct daemon;
 struct smtpd_tls;
 struct smtpd_sasl;
+struct hbc_cfg;
 
 struct smtpd_server {
 	struct daemon *d;
@@ -47,6 +48,7 @@ struct smtpd_server {
 	long conn_limit, maxproc;
 	char **discard_ehlo; /* EHLO keywords not to announce, upper case */
 	struct smtpd_sasl *sasl; /* NULL: smtpd_sasl_auth_enable = no */
+	struct hbc_cfg *hbc;     /* header/body checks (common/hbcheck.c) */
 };
 
 /* Session accounting, called by smtpd_session.c. */

@@ -32,6 +32,7 @@
 #include "smtpd_anvil.h"
 #include "smtpd_check.h"
 #include "smtpd_cmd.h"
+#include "smtpd_content.h"
 #include "smtpd_data.h"
 #include "smtpd_dns.h"
 #include "smtpd_etrn.h"
@@ -119,6 +120,7 @@ struct session {
 	bool bdat_last, bdat_started;
 	const char *bdat_err; /* reply after the chunk is read, chunk discarded */
 	char bdat_errbuf[256];
+	struct scontent *sc; /* header/body checks of this message, NULL: none */
 
 	/* Restriction chain. */
 	struct chk_txn *chk;
@@ -187,6 +189,7 @@ static void session_free(struct session *s)
 	if (s->anvil_counted)
 		smtpd_anvil_disconnect(s->addr);
 	squeue_abort(&s->q);
+	scontent_free(s->sc);
 	if (s->data_open)
 		sdata_free(&s->data);
 	for (size_t i = 0; i < s->nrcpt; i++) {
@@ -333,6 +336,8 @@ static void reset_transaction(struct session *s)
 		chk_txn_reset(s->chk);
 	qwait_cancel(s);
 	squeue_abort(&s->q);
+	scontent_free(s->sc);
+	s->sc = NULL;
 	if (s->data_open) {
 		sdata_free(&s->data);
 		s->data_open = false;
@@ -876,7 +881,12 @@ static void start_content(struct session *s, bool dot_mode)
 		limit = limit > h.len ? limit - h.len : 1;
 	sdata_init(&s->data, dot_mode, s->srv->reject_bare_lf && dot_mode, limit);
 	s->data_open = true;
-	squeue_write(&s->q, h.s, h.len);
+	/* header_checks see our Received: header too, as Postfix's. */
+	scontent_free(s->sc);
+	s->sc = scontent_start(s->srv->hbc, s->q.id, s->name, s->addr, s->sender,
+	                       s->nrcpt ? s->rcpts[s->nrcpt - 1].addr : "",
+	                       s->esmtp ? "ESMTP" : "SMTP", s->helo);
+	scontent_write(s->sc, &s->q, h.s, h.len);
 	sb_free(&h);
 }
 
@@ -885,7 +895,7 @@ static void flush_content(struct session *s, bool all)
 	struct strbuf *o = &s->data.out;
 	if (o->len == 0 || (!all && o->len < CONTENT_FLUSH))
 		return;
-	squeue_write(&s->q, o->s, o->len);
+	scontent_write(s->sc, &s->q, o->s, o->len);
 	sb_reset(o);
 }
 
@@ -896,6 +906,7 @@ static void finish_content(struct session *s, const char *what, bool bdat)
 {
 	sdata_finish(&s->data);
 	flush_content(s, true);
+	scontent_finish(s->sc, &s->q);
 	if (s->data.too_big) {
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		log_reject(s, what, "552 5.3.4 Message size exceeds fixed limit", NULL);
@@ -916,6 +927,29 @@ static void finish_content(struct session *s, const char *what, bool bdat)
 	eod_checked(s, CHK_DUNNO, NULL);
 }
 
+/* header_checks(5) REDIRECT, BCC and HOLD, after the access(5) ones. */
+static void apply_content_actions(struct session *s)
+{
+	const struct hbc_actions *ca = scontent_actions(s->sc);
+	if (ca == NULL)
+		return;
+	if (ca->redirect[0]) {
+		for (size_t i = 0; i < s->nrcpt; i++) {
+			free(s->rcpts[i].addr);
+			free(s->rcpts[i].orcpt);
+		}
+		s->nrcpt = 0;
+		struct squeue_rcpt r = {.addr = xstrdup(ca->redirect)};
+		add_rcpt(s, &r);
+	}
+	for (size_t i = 0; i < ca->nbcc; i++) {
+		struct squeue_rcpt r = {.addr = xstrdup(ca->bcc[i]), .notify = PROTO_NOTIFY_NEVER};
+		add_rcpt(s, &r);
+	}
+	if (ca->hold)
+		s->q.hold = true;
+}
+
 /* REDIRECT replaces the recipients, BCC adds one (access(5) actions). */
 static void apply_actions(struct session *s)
 {
@@ -934,9 +968,15 @@ static void apply_actions(struct session *s)
 		add_rcpt(s, &r);
 	}
 	s->q.hold = a->hold;
-	if (a->filter[0])
+	/* Header/body checks come after the access maps: their FILTER wins. */
+	const struct hbc_actions *ca = scontent_actions(s->sc);
+	const char *filter = ca && ca->filter[0] ? ca->filter : a->filter;
+	if (ca && ca->redirect[0]) /* header_checks(5): REDIRECT overrides FILTER */
+		filter = "";
+	if (filter[0])
 		log_warn("%s: FILTER %s action: content filters are not supported yet; the "
-		         "message is queued normally", s->q.id, a->filter);
+		         "message is queued normally", s->q.id, filter);
+	apply_content_actions(s);
 }
 
 static void eod_checked(struct session *s, enum chk_verdict v, const char *crep)
@@ -948,7 +988,13 @@ static void eod_checked(struct session *s, enum chk_verdict v, const char *crep)
 		reset_transaction(s);
 		return;
 	}
-	if (chk_txn_actions(s->chk)->discard) {
+	const struct hbc_actions *ca = scontent_actions(s->sc);
+	if (ca && ca->reject) { /* logged by the checks, as Postfix's cleanup */
+		reply(s, "%s", ca->reply);
+		reset_transaction(s);
+		return;
+	}
+	if (chk_txn_actions(s->chk)->discard || (ca && ca->discard)) {
 		/* claim delivery, keep nothing (logged at the DISCARD) */
 		char id[64];
 		snprintf(id, sizeof(id), "%s", s->q.id);
